@@ -1,0 +1,27 @@
+/** @module Builds the single executable dist/mcpgw with Bun.build({ compile }). */
+import { mkdirSync } from 'node:fs';
+import pkg from '../package.json' with { type: 'json' };
+
+// ink imports react-devtools-core only when DEV is set; bundling it breaks --compile, so it resolves to an empty module.
+const stubDevtools: Bun.BunPlugin = {
+  name: 'stub-react-devtools-core',
+  setup(build) {
+    build.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export default {}; export const connectToDevTools = () => {};', loader: 'js' }));
+  },
+};
+
+mkdirSync('dist', { recursive: true });
+const result = await Bun.build({
+  entrypoints: ['cmd/mcpgw.ts'],
+  compile: { outfile: 'dist/mcpgw' },
+  minify: false,
+  sourcemap: 'none',
+  define: { MCPGW_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' },
+  plugins: [stubDevtools],
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+console.error(`built dist/mcpgw (mcpgw ${pkg.version})`);

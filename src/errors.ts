@@ -1,0 +1,34 @@
+/** @module The error types every layer throws; each wire maps them once. */
+
+/** Gateway error codes (snake_case, stable). */
+export type GatewayErrorCode =
+  | 'config_invalid'
+  | 'config_not_found'
+  | 'backend_unavailable'
+  | 'backend_timeout'
+  | 'tool_not_found'
+  | 'prompt_not_found'
+  | 'resource_not_found'
+  | 'name_collision'
+  | 'request_too_large'
+  | 'forbidden_origin'
+  | 'forbidden_host'
+  | 'internal';
+
+/** An error of the gateway's own making, with a stable code and optional detail. */
+export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  readonly detail?: Record<string, unknown>;
+  constructor(code: GatewayErrorCode, message: string, opts: { cause?: unknown; detail?: Record<string, unknown> } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.detail = opts.detail;
+  }
+}
+
+/** Message of anything thrown, without a stack. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}
