@@ -1,0 +1,26 @@
+/** @module CLI output: data on stdout, messages on stderr, `error:`/`hint:` lines, colour only on a TTY without NO_COLOR. */
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  isTTY: boolean;
+  color: boolean;
+}
+
+/** The process's own streams. */
+export function processIo(env: Readonly<Record<string, string | undefined>> = process.env): CliIo {
+  const isTTY = Boolean(process.stdout.isTTY);
+  return {
+    out: (t) => void process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+    err: (t) => void process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+    isTTY,
+    color: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
+  };
+}
+
+/** Prints `error: …` and optionally `hint: …` to stderr. */
+export function printError(io: CliIo, message: string, hint?: string): void {
+  const red = (s: string) => (io.color ? `\u001b[31m${s}\u001b[0m` : s);
+  io.err(`${red('error:')} ${message}`);
+  if (hint) io.err(`hint: ${hint}`);
+}

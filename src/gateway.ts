@@ -1,0 +1,143 @@
+/**
+ * @module Composition root: config -> backends -> aggregator -> /mcp endpoint -> Bun.serve.
+ * Returns a handle to reload the config, read status and stop gracefully.
+ */
+import { mkdirSync, chmodSync } from 'node:fs';
+import type { BackendOptions } from './backends/backend.ts';
+import { isLoopbackHost, parseListen, type BackendConfig, type Config } from './config/schema.ts';
+import type { Deps } from './deps.ts';
+import { Aggregator, type BackendSpec, type Grant } from './mcp/aggregator.ts';
+import { McpEndpoint } from './mcp/endpoint.ts';
+import { createRoutes, type Authenticator } from './http/routes.ts';
+
+export interface Gateway {
+  /** The base URL the server is bound to (http://host:port). */
+  url: string;
+  port: number;
+  publicUrl: string;
+  aggregator: Aggregator;
+  endpoint: McpEndpoint;
+  /** Applies a new config's backends and naming without dropping sessions. */
+  reload(config: Config): Promise<{ added: string[]; removed: string[]; changed: string[] }>;
+  /** Stops accepting, lets in-flight requests finish up to `graceMs`, closes backends. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** The options a Backend gets from a backend's config entry. */
+export function backendOptions(name: string, b: BackendConfig, config: Config): BackendOptions {
+  const d = config.backend_defaults;
+  const common = {
+    name,
+    timeout: b.timeout ?? d.timeout,
+    connectTimeout: b.connect_timeout ?? d.connect_timeout,
+    retryInitial: d.retry_initial,
+    retryMax: d.retry_max,
+    enabled: b.enabled,
+  };
+  if (b.transport === 'stdio') return { ...common, transport: 'stdio', command: b.command, args: b.args, env: b.env, cwd: b.cwd };
+  return { ...common, transport: b.transport, url: b.url, headers: b.headers };
+}
+
+/** Every enabled backend as the aggregator wants it. */
+export function backendSpecs(config: Config): BackendSpec[] {
+  return Object.entries(config.backends)
+    .filter(([, b]) => b.enabled)
+    .map(([name, b]) => ({
+      options: backendOptions(name, b, config),
+      policy: { prefix: b.prefix, allow: b.tools.allow, deny: b.tools.deny, rename: b.tools.rename, descriptions: b.tools.descriptions },
+      description: b.description,
+    }));
+}
+
+/** Hosts a request may name: the public URL's host, configured extras, and loopback names when bound to loopback. */
+export function allowedHosts(config: Config, port: number): Set<string> {
+  const hosts = new Set<string>([new URL(config.public_url).host.toLowerCase(), ...config.http.allowed_hosts.map((h) => h.toLowerCase())]);
+  const { host } = parseListen(config.listen);
+  if (isLoopbackHost(host)) for (const name of ['localhost', '127.0.0.1', '[::1]']) hosts.add(`${name}:${port}`);
+  else hosts.add(`${host.includes(':') ? `[${host}]` : host}:${port}`.toLowerCase());
+  return hosts;
+}
+
+const ALL: Grant = { key: 'anonymous', backends: null };
+
+/** `auth.mode: none` (loopback only, enforced by the config schema): every caller may use every backend. */
+export const noAuth: Authenticator = {
+  routes: async () => undefined,
+  authenticate: async () => ({ ok: true, grant: ALL }),
+};
+
+export interface GatewayOptions {
+  version: string;
+  auth?: Authenticator;
+  /** Wait for the first connection attempt of every backend before listening (tests). */
+  waitForBackends?: boolean;
+}
+
+/** Starts the gateway: connects backends in parallel (never blocking on them) and listens. */
+export async function startGateway(config: Config, deps: Deps, opts: GatewayOptions): Promise<Gateway> {
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  chmodSync(config.data_dir, 0o700);
+  const naming = { separator: config.naming.separator, maxLength: config.naming.max_length };
+  const aggregator = new Aggregator(naming, deps);
+  await aggregator.configure(backendSpecs(config), naming);
+  if (opts.waitForBackends) await aggregator.pool.settled();
+  const { host, port } = parseListen(config.listen);
+  let current = config;
+  const inflight = { count: 0 };
+  let endpoint!: McpEndpoint;
+  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: opts.auth ?? noAuth, deps, version: opts.version, inflight, startedAt: deps.clock.now() });
+  const server = Bun.serve({
+    hostname: host,
+    port,
+    // Long tool calls and GET streams carry keep-alive comments well inside this bound (Bun's default is 10 s).
+    idleTimeout: 255,
+    maxRequestBodySize: config.http.max_body_bytes + 1024,
+    fetch: (req, srv) => routes(req, srv.requestIP(req)?.address ?? ''),
+  });
+  const boundPort = server.port ?? port;
+  const publicUrl = fixPort(config.public_url, port, boundPort);
+  endpoint = new McpEndpoint(
+    aggregator,
+    {
+      version: opts.version,
+      allowedOrigins: new Set([new URL(publicUrl).origin.toLowerCase(), ...config.http.allowed_origins.map((o) => o.toLowerCase())]),
+      allowedHosts: allowedHosts({ ...config, public_url: publicUrl }, boundPort),
+      maxBodyBytes: config.http.max_body_bytes,
+      maxJsonDepth: config.http.max_json_depth,
+      maxHeaderBytes: config.http.max_header_bytes,
+      keepAliveMs: config.http.sse_keepalive,
+      sessionIdleMs: 60 * 60_000,
+      maxSessions: 1000,
+    },
+    deps,
+  );
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  return {
+    url,
+    port: boundPort,
+    publicUrl,
+    aggregator,
+    endpoint,
+    async reload(next) {
+      current = next;
+      return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
+    },
+    async stop(graceMs = current.http.shutdown_grace) {
+      const stopping = server.stop(false);
+      const deadline = deps.clock.now() + graceMs;
+      while (inflight.count > 0 && deps.clock.now() < deadline) await Bun.sleep(50);
+      await Promise.race([stopping, Bun.sleep(100)]);
+      server.stop(true);
+      await endpoint.close();
+      await aggregator.pool.close();
+    },
+  };
+}
+
+// With `listen: 127.0.0.1:0` the public URL was derived with port 0; it is the bound port.
+function fixPort(publicUrl: string, configured: number, bound: number): string {
+  if (configured !== 0) return publicUrl;
+  const u = new URL(publicUrl);
+  if (u.port === '0') u.port = String(bound);
+  return u.href.replace(/\/+$/, '');
+}

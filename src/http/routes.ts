@@ -1,0 +1,76 @@
+/** @module The route table: every path, method and handler on one screen. */
+import type { Deps } from '../deps.ts';
+import type { Aggregator, Grant } from '../mcp/aggregator.ts';
+import type { McpEndpoint } from '../mcp/endpoint.ts';
+import { internalError, jsonError } from './respond.ts';
+
+/** The seam the OAuth layer fills: its own routes, and the bearer check in front of /mcp and /status. */
+export interface Authenticator {
+  /** Serves the authorization server's routes; undefined for paths it does not own. */
+  routes(req: Request, clientIp: string): Promise<Response | undefined>;
+  /** Resource-server check: a grant, or the 401 response to send. */
+  authenticate(req: Request): Promise<{ ok: true; grant: Grant } | { ok: false; response: Response }>;
+}
+
+export interface RouteDeps {
+  aggregator: Aggregator;
+  endpoint: () => McpEndpoint;
+  auth: Authenticator;
+  deps: Deps;
+  version: string;
+  inflight: { count: number };
+  startedAt: number;
+}
+
+/** Builds the request handler. */
+export function createRoutes(r: RouteDeps): (req: Request, clientIp: string) => Promise<Response> {
+  return async (req, clientIp) => {
+    r.inflight.count++;
+    try {
+      return await route(r, req, clientIp);
+    } catch (err) {
+      return internalError(err, r.deps.log, r.deps.random);
+    } finally {
+      r.inflight.count--;
+    }
+  };
+}
+
+async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Response> {
+  const { pathname } = new URL(req.url);
+  if (pathname === '/health' && req.method === 'GET') return health(r);
+  if (pathname === '/mcp' || pathname === '/mcp/') {
+    // The bearer check comes before any other check on /mcp (spec-checklist §1.1).
+    const auth = await r.auth.authenticate(req);
+    if (!auth.ok) return auth.response;
+    return r.endpoint().handle(req, auth.grant);
+  }
+  if (pathname === '/status' && req.method === 'GET') {
+    const auth = await r.auth.authenticate(req);
+    if (!auth.ok) return auth.response;
+    return status(r, auth.grant);
+  }
+  const own = await r.auth.routes(req, clientIp);
+  if (own) return own;
+  return jsonError(404, 'not_found', `no route for ${req.method} ${pathname}`);
+}
+
+/** GET /health: liveness without auth; reveals counts, never backend names. */
+function health(r: RouteDeps): Response {
+  let up = 0;
+  let down = 0;
+  for (const b of r.aggregator.pool.list()) b.state === 'up' ? up++ : down++;
+  return Response.json({ status: down === 0 ? 'ok' : 'degraded', backends: { up, down } }, { headers: { 'cache-control': 'no-store' } });
+}
+
+/** GET /status: per-backend state for the backends the caller is granted. */
+function status(r: RouteDeps, grant: Grant): Response {
+  const backends = r.aggregator.pool
+    .list()
+    .filter((b) => grant.backends === null || grant.backends.includes(b.name))
+    .map((b) => b.status());
+  return Response.json(
+    { version: r.version, uptime_s: Math.round((r.deps.clock.now() - r.startedAt) / 1000), sessions: r.endpoint().sessionCount, backends },
+    { headers: { 'cache-control': 'no-store' } },
+  );
+}

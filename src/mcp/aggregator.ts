@@ -1,0 +1,372 @@
+/**
+ * @module Merges backends into one MCP server: serves lists from the in-memory view, routes calls
+ * through the name/URI tables, relays progress, cancellation, server-to-client requests,
+ * list_changed, resources/updated and logging between clients and backends.
+ */
+import { ProtocolError } from '@modelcontextprotocol/server';
+import type { BackendHooks, BackendOptions } from '../backends/backend.ts';
+import { BackendPool } from '../backends/pool.ts';
+import type { Deps } from '../deps.ts';
+import { GatewayError, errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { buildView, exposeContentUris, routeUri, tagOf, type BackendCatalog, type ExposurePolicy, type Route, type View } from './catalog.ts';
+import { exposeUri, type NamingOptions } from './names.ts';
+
+type Json = Record<string, unknown>;
+export type ListKind = 'tools' | 'prompts' | 'resources';
+
+const INVALID_PARAMS = -32602;
+const INTERNAL_ERROR = -32603;
+const RESOURCE_NOT_FOUND = -32002;
+const METHOD_NOT_FOUND = -32601;
+const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+/** Which backends a caller may use; derived from the token's grant (or all, with auth.mode none). */
+export interface Grant {
+  /** Stable key of the caller (token subject + client id), for remembered client capabilities. */
+  key: string;
+  clientId?: string;
+  /** null = every backend. */
+  backends: string[] | null;
+}
+
+/** A connected client session that can receive notifications (stateful legacy sessions). */
+export interface SessionSink {
+  id: string;
+  grant: Grant;
+  subscriptions: Set<string>;
+  logLevel?: string;
+  listChanged(kind: ListKind): void;
+  resourceUpdated(uri: string): void;
+  log(params: Json): void;
+}
+
+/** The client side of one in-flight call, used to route server-to-client requests. */
+export interface CallContext {
+  grant: Grant;
+  signal?: AbortSignal;
+  /** Client capabilities, when known. */
+  capabilities?: Json;
+  /** Sends a request to the client on this call's stream; absent when the era has no such requests. */
+  relay?: (method: string, params: Json | undefined, signal: AbortSignal) => Promise<Json>;
+  progress?: (p: { progress: number; total?: number; message?: string }) => void;
+}
+
+/** A backend's full config as the aggregator needs it. */
+export interface BackendSpec {
+  options: BackendOptions;
+  policy: ExposurePolicy;
+  description?: string;
+}
+
+const CAPABILITY_FOR: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
+
+/** The aggregating core; a class because it owns the pool, sessions and subscriptions. */
+export class Aggregator {
+  readonly pool: BackendPool;
+  private view: View;
+  private specs = new Map<string, BackendSpec>();
+  private readonly sinks = new Set<SessionSink>();
+  private readonly inflight = new Map<string, CallContext[]>();
+  private readonly subscribers = new Map<string, number>();
+  private readonly rememberedCaps = new Map<string, Json>();
+  private signatures: Record<ListKind, string> = { tools: '', prompts: '', resources: '' };
+  /** Called after the view changed, with the kinds that changed (for modern subscription streams). */
+  onListChanged?: (kinds: ListKind[]) => void;
+  onResourceUpdated?: (uri: string) => void;
+
+  constructor(
+    private naming: NamingOptions,
+    private readonly deps: Deps,
+    private readonly log: Logger = deps.log,
+  ) {
+    const hooks: BackendHooks = {
+      changed: () => this.rebuild(),
+      notification: (name, method, params) => this.fromBackend(name, method, params),
+      serverRequest: (name, method, params, signal) => this.serverRequest(name, method, params, signal),
+    };
+    this.pool = new BackendPool(deps, hooks);
+    this.view = buildView([], naming);
+  }
+
+  /** Applies a (new) set of backends and naming options; see BackendPool.apply. */
+  async configure(specs: BackendSpec[], naming: NamingOptions): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    this.specs = new Map(specs.map((s) => [s.options.name, s]));
+    this.naming = naming;
+    const diff = await this.pool.apply(specs.map((s) => s.options));
+    this.rebuild();
+    return diff;
+  }
+
+  /** Recomputes the view and tells sessions about the lists that changed. */
+  rebuild(): void {
+    const catalogs: BackendCatalog[] = [];
+    for (const b of this.pool.list()) {
+      const spec = this.specs.get(b.name);
+      if (!spec || b.state !== 'up') continue;
+      catalogs.push({ name: b.name, policy: spec.policy, ...b.catalog });
+    }
+    this.view = buildView(catalogs, this.naming);
+    for (const c of this.view.collisions) {
+      this.log.warn('name collision resolved', { name: c.name, kept_backend: c.kept.backend, kept_tool: c.kept.original, renamed_backend: c.renamed.backend, renamed_tool: c.renamed.original, exposed: c.renamed.exposed });
+    }
+    this.view.collisions = [];
+    const next = {
+      tools: JSON.stringify(this.view.tools),
+      prompts: JSON.stringify(this.view.prompts),
+      resources: JSON.stringify([this.view.resources, this.view.templates]),
+    };
+    const changed = (Object.keys(next) as ListKind[]).filter((k) => next[k] !== this.signatures[k]);
+    this.signatures = next;
+    if (changed.length === 0) return;
+    for (const sink of this.sinks) for (const kind of changed) safe(() => sink.listChanged(kind));
+    this.onListChanged?.(changed);
+  }
+
+  private allowed(grant: Grant, backend: string): boolean {
+    return grant.backends === null || grant.backends.includes(backend);
+  }
+
+  /** Merged capabilities: what at least one up backend offers, plus listChanged; tools always. */
+  capabilities(): Json {
+    const caps: Json = { tools: { listChanged: true } };
+    for (const b of this.pool.list()) {
+      if (b.state !== 'up') continue;
+      const c = b.capabilities;
+      if (c.prompts) caps.prompts = { listChanged: true };
+      if (c.resources) caps.resources = { listChanged: true, subscribe: Boolean((caps.resources as Json | undefined)?.subscribe) || Boolean((c.resources as Json).subscribe) };
+      if (c.logging) caps.logging = {};
+      if (c.completions) caps.completions = {};
+    }
+    return caps;
+  }
+
+  /** The `instructions` text: one line per backend plus their own instructions, bounded. */
+  instructions(grant: Grant): string {
+    const lines = ['mcpgw aggregates several MCP servers. Tool and prompt names carry their backend as a prefix; resource URIs carry it in the scheme (e.g. file+docs:///a.txt).', '', 'Backends:'];
+    const details: string[] = [];
+    for (const b of this.pool.list()) {
+      if (!this.allowed(grant, b.name)) continue;
+      const spec = this.specs.get(b.name);
+      const summary = spec?.description ?? firstLine(b.instructions) ?? b.serverName ?? '';
+      lines.push(`- ${b.name} (${b.state})${summary ? `: ${summary.slice(0, 200)}` : ''}`);
+      if (b.instructions) details.push(`## ${b.name}\n${b.instructions.slice(0, 2000)}`);
+    }
+    return [lines.join('\n'), ...details].join('\n\n').slice(0, 8000);
+  }
+
+  listTools(grant: Grant): Json[] {
+    return this.view.tools.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);
+  }
+  listPrompts(grant: Grant): Json[] {
+    return this.view.prompts.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);
+  }
+  listResources(grant: Grant): Json[] {
+    return this.view.resources.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);
+  }
+  listTemplates(grant: Grant): Json[] {
+    return this.view.templates.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);
+  }
+
+  /** tools/call: unknown or ungranted tool -> invalid params; a down or slow backend -> isError result. */
+  async callTool(params: Json, ctx: CallContext): Promise<Json> {
+    const name = String(params.name ?? '');
+    const route = this.view.toolRoutes.get(name);
+    if (!route || !this.allowed(ctx.grant, route.backend)) throw new ProtocolError(INVALID_PARAMS, `Unknown tool: ${name}`);
+    try {
+      const result = await this.forward(route, 'tools/call', { ...params, name: route.original }, ctx);
+      const tag = tagOf(this.view, route.backend);
+      return tag && Array.isArray(result.content) ? { ...result, content: exposeContentUris(result.content, tag) } : result;
+    } catch (err) {
+      if (err instanceof GatewayError) return { content: [{ type: 'text', text: `mcpgw: ${err.message}` }], isError: true };
+      throw err;
+    }
+  }
+
+  async getPrompt(params: Json, ctx: CallContext): Promise<Json> {
+    const name = String(params.name ?? '');
+    const route = this.view.promptRoutes.get(name);
+    if (!route || !this.allowed(ctx.grant, route.backend)) throw new ProtocolError(INVALID_PARAMS, `Unknown prompt: ${name}`);
+    const result = await this.forwardOrError(route, 'prompts/get', { ...params, name: route.original }, ctx);
+    const tag = tagOf(this.view, route.backend);
+    if (!tag || !Array.isArray(result.messages)) return result;
+    return { ...result, messages: (result.messages as Json[]).map((m) => ({ ...m, content: Array.isArray(m.content) ? exposeContentUris(m.content, tag) : (exposeContentUris([m.content], tag) as unknown[])[0] })) };
+  }
+
+  async readResource(params: Json, ctx: CallContext): Promise<Json> {
+    const route = this.resourceRoute(String(params.uri ?? ''), ctx.grant);
+    const result = await this.forwardOrError(route, 'resources/read', { ...params, uri: route.original }, ctx);
+    const tag = tagOf(this.view, route.backend)!;
+    const contents = Array.isArray(result.contents) ? (result.contents as Json[]).map((c) => ({ ...c, uri: typeof c.uri === 'string' ? exposeUri(c.uri, tag) : c.uri })) : result.contents;
+    return { ...result, contents };
+  }
+
+  /** completion/complete, routed to the backend owning the prompt or resource template. */
+  async complete(params: Json, ctx: CallContext): Promise<Json> {
+    const ref = (params.ref ?? {}) as Json;
+    let route: Route;
+    let newRef: Json;
+    if (ref.type === 'ref/prompt') {
+      const r = this.view.promptRoutes.get(String(ref.name ?? ''));
+      if (!r || !this.allowed(ctx.grant, r.backend)) throw new ProtocolError(INVALID_PARAMS, `Unknown prompt: ${String(ref.name)}`);
+      route = r;
+      newRef = { ...ref, name: r.original };
+    } else {
+      route = this.resourceRoute(String(ref.uri ?? ''), ctx.grant);
+      newRef = { ...ref, uri: route.original };
+    }
+    return this.forwardOrError(route, 'completion/complete', { ...params, ref: newRef }, ctx);
+  }
+
+  /** resources/subscribe: remembered per session, forwarded to the backend once (reference counted). */
+  async subscribe(uri: string, sink: SessionSink): Promise<void> {
+    const route = this.resourceRoute(uri, sink.grant);
+    if (sink.subscriptions.has(uri)) return;
+    sink.subscriptions.add(uri);
+    const n = this.subscribers.get(uri) ?? 0;
+    this.subscribers.set(uri, n + 1);
+    if (n === 0) await this.forwardOrError(route, 'resources/subscribe', { uri: route.original }, { grant: sink.grant });
+  }
+
+  async unsubscribe(uri: string, sink: SessionSink): Promise<void> {
+    if (!sink.subscriptions.delete(uri)) return;
+    const n = (this.subscribers.get(uri) ?? 1) - 1;
+    if (n > 0) return void this.subscribers.set(uri, n);
+    this.subscribers.delete(uri);
+    const route = routeUri(this.view, uri);
+    if (route) await this.pool.get(route.backend)?.request('resources/unsubscribe', { uri: route.original }).catch(() => {});
+  }
+
+  /** logging/setLevel: remembered on the session and fanned out to every backend that logs. */
+  async setLevel(level: string, sink: SessionSink | undefined): Promise<void> {
+    if (sink) sink.logLevel = level;
+    await Promise.all(
+      this.pool.list().filter((b) => b.state === 'up' && b.capabilities.logging).map((b) => b.request('logging/setLevel', { level }).catch((err) => this.log.debug('setLevel failed', { backend: b.name, error: errorMessage(err) }))),
+    );
+  }
+
+  /** Forwards a client notification (roots/list_changed) to every up backend. */
+  async broadcast(method: string, params?: Json): Promise<void> {
+    await Promise.all(this.pool.list().map((b) => b.notify(method, params)));
+  }
+
+  /** Remembers a client's declared capabilities from initialize, for later stateless requests. */
+  rememberCapabilities(grant: Grant, caps: Json | undefined): void {
+    if (caps) this.rememberedCaps.set(grant.key, caps);
+  }
+  capabilitiesOf(grant: Grant): Json | undefined {
+    return this.rememberedCaps.get(grant.key);
+  }
+
+  addSink(sink: SessionSink): void {
+    this.sinks.add(sink);
+  }
+
+  /** Removes a session and drops its resource subscriptions. */
+  async removeSink(sink: SessionSink): Promise<void> {
+    this.sinks.delete(sink);
+    await Promise.all([...sink.subscriptions].map((uri) => this.unsubscribe(uri, sink)));
+  }
+
+  private resourceRoute(uri: string, grant: Grant): Route {
+    const route = routeUri(this.view, uri);
+    if (!route || !this.allowed(grant, route.backend)) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
+    return route;
+  }
+
+  private async forwardOrError(route: Route, method: string, params: Json, ctx: CallContext): Promise<Json> {
+    try {
+      return await this.forward(route, method, params, ctx);
+    } catch (err) {
+      if (err instanceof GatewayError) throw new ProtocolError(INTERNAL_ERROR, `mcpgw: ${err.message}`, { backend: route.backend, reason: err.code });
+      throw err;
+    }
+  }
+
+  /** Sends one request to the owning backend with progress relay, cancellation and in-flight tracking. */
+  private async forward(route: Route, method: string, params: Json, ctx: CallContext): Promise<Json> {
+    const backend = this.pool.get(route.backend);
+    if (!backend) throw new GatewayError('backend_unavailable', `backend '${route.backend}' is not configured`);
+    const { _meta, ...rest } = params as { _meta?: Json };
+    const { progressToken, ...meta } = _meta ?? {};
+    const fwd: Json = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+    const list = this.inflight.get(route.backend) ?? [];
+    list.push(ctx);
+    this.inflight.set(route.backend, list);
+    try {
+      return await backend.request(method, fwd, { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined });
+    } catch (err) {
+      throw tagBackendError(err, route.backend);
+    } finally {
+      list.splice(list.indexOf(ctx), 1);
+    }
+  }
+
+  /**
+   * A backend asked the client something (sampling, elicitation, roots). JSON-RPC carries no link
+   * to the call it belongs to over stdio, so it goes to the most recent in-flight call on that
+   * backend; if that client did not declare the capability, the backend gets an error.
+   */
+  private async serverRequest(name: string, method: string, params: Json | undefined, signal: AbortSignal): Promise<Json> {
+    const calls = this.inflight.get(name) ?? [];
+    const call = calls[calls.length - 1];
+    if (!call) {
+      if (method === 'roots/list') return { roots: [] };
+      throw new ProtocolError(INVALID_PARAMS, `mcpgw: ${method} is only relayed while a client request to '${name}' is in flight`);
+    }
+    const capability = CAPABILITY_FOR[method];
+    const caps = call.capabilities ?? this.capabilitiesOf(call.grant);
+    if (!call.relay || !caps || !caps[capability]) {
+      if (method === 'roots/list') return { roots: [] };
+      throw new ProtocolError(METHOD_NOT_FOUND, `mcpgw: the client does not support ${capability} (${method})`);
+    }
+    return call.relay(method, params, signal);
+  }
+
+  private fromBackend(name: string, method: string, params: Json | undefined): void {
+    if (method === 'notifications/resources/updated') {
+      const tag = tagOf(this.view, name);
+      if (!tag || typeof params?.uri !== 'string') return;
+      const uri = exposeUri(params.uri, tag);
+      for (const sink of this.sinks) if (sink.subscriptions.has(uri)) safe(() => sink.resourceUpdated(uri));
+      this.onResourceUpdated?.(uri);
+      return;
+    }
+    if (method === 'notifications/message') {
+      const level = String(params?.level ?? 'info');
+      const logger = params?.logger ? `${name}/${String(params.logger)}` : name;
+      for (const sink of this.sinks) {
+        if (!sink.logLevel || !this.allowed(sink.grant, name)) continue;
+        if (LEVELS.indexOf(level) >= LEVELS.indexOf(sink.logLevel)) safe(() => sink.log({ ...params, logger }));
+      }
+    }
+  }
+}
+
+/** A backend's JSON-RPC error goes back as is, with the backend named in `data`. */
+function tagBackendError(err: unknown, backend: string): unknown {
+  if (err instanceof GatewayError) return err;
+  const e = err as { code?: unknown; message?: string; data?: unknown };
+  if (typeof e?.code === 'number') {
+    const data = e.data && typeof e.data === 'object' && !Array.isArray(e.data) ? { ...(e.data as Json), backend } : e.data === undefined ? { backend } : { backend, data: e.data };
+    return new ProtocolError(e.code, stripPrefix(e.message ?? 'error'), data);
+  }
+  return new GatewayError('backend_unavailable', `backend '${backend}' failed: ${errorMessage(err)}`, { cause: err });
+}
+
+// The SDK prefixes messages with "MCP error <code>: "; the client would see it twice.
+function stripPrefix(message: string): string {
+  return message.replace(/^MCP error -?\d+: /, '');
+}
+
+function firstLine(s?: string): string | undefined {
+  return s?.split('\n').find((l) => l.trim())?.trim();
+}
+
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // a broken session must not stop delivery to the others
+  }
+}
