@@ -18,10 +18,10 @@ async function expectHealthy() {
 beforeAll(async () => {
   gw = await startGatewayProcess((dir) => baseConfig(dir, { everything: { command: 'node', args: [EVERYTHING, 'stdio'] } }));
   await gw.waitForLog((l) => l.msg === 'backend up');
-});
+}, 60_000);
 afterAll(async () => {
   await gw?.[Symbol.asyncDispose]();
-});
+}, 60_000);
 
 describe('endpoint [spec-checklist 2.1-2.8]', () => {
   test('health answers without auth and names no backend', async () => {
@@ -64,7 +64,7 @@ describe('endpoint [spec-checklist 2.1-2.8]', () => {
   });
 
   test('notifications, also with a stale session id, get 202 and an empty body [2.1]', async () => {
-    for (const headers of [{}, { 'mcp-session-id': 'stale' }]) {
+    for (const headers of [{}, { 'mcp-session-id': 'stale' }] as Record<string, string>[]) {
       const res = await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
       expect(res.status).toBe(202);
       expect(await res.text()).toBe('');

@@ -30,14 +30,18 @@ export async function startEverything(mode: 'streamableHttp' | 'sse'): Promise<E
   let seen = '';
   const reader = proc.stderr.getReader();
   const deadline = Date.now() + 15_000;
+  let pending = reader.read();
   while (!/port \d+/i.test(seen)) {
     if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`server-everything did not start: ${seen}`);
-    const { value, done } = await Promise.race([reader.read(), Bun.sleep(200).then(() => ({ value: undefined, done: false }))]);
-    if (done) break;
-    if (value) seen += decoder.decode(value);
+    const next = await Promise.race([pending, Bun.sleep(200).then(() => undefined)]);
+    if (!next) continue;
+    if (next.done) break;
+    seen += decoder.decode(next.value);
+    pending = reader.read();
   }
+  // keep draining stderr so the child never blocks on a full pipe
   void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done);
+    while (!(await pending.catch(() => ({ done: true }))).done) pending = reader.read();
   })();
   const stop = async () => {
     if (proc.exitCode === null) proc.kill('SIGTERM');
