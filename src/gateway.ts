@@ -123,10 +123,11 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
     },
     async stop(graceMs = current.http.shutdown_grace) {
-      const stopping = server.stop(false);
+      void server.stop(false);
       const deadline = deps.clock.now() + graceMs;
-      while (inflight.count > 0 && deps.clock.now() < deadline) await Bun.sleep(50);
-      await Promise.race([stopping, Bun.sleep(100)]);
+      // SSE responses return before their call ends, so in-flight means calls forwarded to backends.
+      while ((inflight.count > 0 || aggregator.activeCalls > 0) && deps.clock.now() < deadline) await Bun.sleep(50);
+      await Bun.sleep(100);
       server.stop(true);
       await endpoint.close();
       await aggregator.pool.close();

@@ -258,6 +258,13 @@ export class Aggregator {
     return this.rememberedCaps.get(grant.key);
   }
 
+  /** Calls currently forwarded to backends (graceful shutdown waits for these). */
+  get activeCalls(): number {
+    let n = 0;
+    for (const list of this.inflight.values()) n += list.length;
+    return n;
+  }
+
   addSink(sink: SessionSink): void {
     this.sinks.add(sink);
   }
