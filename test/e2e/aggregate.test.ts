@@ -204,6 +204,35 @@ describe('aggregate (issue 2 §4-§5)', () => {
     }
   });
 
+  test('HTTP backend connections are kept alive and reused across calls', async () => {
+    await using c = await connectV2(gw.mcpUrl);
+    const before = (await readEvents(events.beta)).length;
+    for (let i = 0; i < 20; i++) await c.client.callTool({ name: 'beta_echo', arguments: { text: String(i) } });
+    const ports = new Set((await readEvents(events.beta)).slice(before).filter((e) => e.event === 'http').map((e) => (e as { remotePort?: number }).remotePort));
+    expect(ports.size).toBeLessThanOrEqual(3);
+  });
+
+  test('ping is answered', async () => {
+    await using c = await connectV2(gw.mcpUrl);
+    expect(await c.client.ping()).toEqual({});
+  });
+
+  test('a client that disconnects cancels its call at the backend', async () => {
+    const before = (await readEvents(events.alpha)).filter((e) => e.event === 'cancelled').length;
+    const ac = new AbortController();
+    const res = fetch(gw.mcpUrl, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'alpha_slow', arguments: { ms: 10_000, steps: 10 } } }),
+    }).catch(() => undefined);
+    await waitFor(async () => (await readEvents(events.alpha)).some((e) => e.event === 'call' && e.tool === 'slow' && e.requestId !== undefined && (e.arguments as { ms: number }).ms === 10_000 && !e.sessionId), { timeoutMs: 5000 }).catch(() => undefined);
+    await Bun.sleep(300);
+    ac.abort();
+    await res;
+    await waitFor(async () => (await readEvents(events.alpha)).filter((e) => e.event === 'cancelled').length > before, { timeoutMs: 5000, what: 'cancel after disconnect' });
+  });
+
   test('a 2025-era v1 client and a 2026-07-28 v2 client both work against the same gateway [2.0, 2.10]', async () => {
     await using v1 = await connectV1(gw.mcpUrl, { onElicit: () => ({ action: 'accept', content: { answer: 'v1' } }) });
     const t1 = await v1.client.listTools();

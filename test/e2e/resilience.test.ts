@@ -81,6 +81,28 @@ describe('resilience', () => {
     expect(text(await c.client.callTool({ name: 'everything_echo', arguments: { message: 'alive' } }))).toContain('alive');
   }, 90_000);
 
+  test('a backend slower than its timeout gives an error result naming it, not a hang', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, { alpha: { ...alpha, timeout: '1s' } }));
+    await gw.waitForLog((l) => l.msg === 'backend up', 20_000);
+    await using c = await connectV2(gw.mcpUrl);
+    const started = Date.now();
+    const r = await c.client.callTool({ name: 'alpha_slow', arguments: { ms: 5000, steps: 1 } });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toContain("backend 'alpha' did not answer within 1000 ms");
+    expect(Date.now() - started).toBeLessThan(4000);
+  }, 30_000);
+
+  test('removing a stdio backend kills its whole process group, grandchildren included', async () => {
+    let config: Record<string, unknown> = {};
+    const script = `sleep 300 & echo $! > "$PIDFILE"; exec "${process.execPath}" "${BACKEND_PATH}" --name sh`;
+    await using gw = await startGatewayProcess((d) => (config = baseConfig(d, { wrapped: { command: 'sh', args: ['-c', script], env: { PIDFILE: `${d}/sleep.pid` } }, everything })));
+    await gw.waitForLog(() => gw.logs.filter((l) => l.msg === 'backend up').length >= 2, 30_000);
+    const sleepPid = Number((await Bun.file(`${gw.dir}/sleep.pid`).text()).trim());
+    expect(alive(sleepPid)).toBe(true);
+    gw.writeConfig({ ...config, backends: { everything } });
+    await waitFor(() => !alive(sleepPid), { timeoutMs: 10_000, what: 'grandchild killed with the group' });
+  }, 60_000);
+
   test('SIGTERM lets an in-flight call finish, kills children and exits 0', async () => {
     const gw = await startGatewayProcess((d) => baseConfig(d, { alpha, everything }));
     try {

@@ -51,7 +51,7 @@ export type BackendEvent =
   | { event: 'call'; tool: string; era: 'legacy' | 'modern'; requestId: string | number; sessionId?: string; arguments: unknown; meta?: Record<string, unknown> }
   | { event: 'cancelled'; tool: string; requestId: string | number; reason: string }
   | { event: 'subscribe' | 'unsubscribe'; uri: string; sessionId?: string }
-  | { event: 'http'; method: string; path: string; headers: Record<string, string> };
+  | { event: 'http'; method: string; path: string; headers: Record<string, string>; remotePort?: number };
 
 type Era = 'legacy' | 'modern';
 type Options = { mode: 'stdio' | 'http' | 'sse'; name: string; record: (event: BackendEvent) => void };
@@ -525,9 +525,9 @@ function serveHttp(hub: Hub, opts: Options): void {
     port: 0,
     // SSE streams stay idle between notifications; Bun's default 10 s idle timeout would cut them.
     idleTimeout: 0,
-    async fetch(request) {
+    async fetch(request, srv) {
       const url = new URL(request.url);
-      opts.record({ event: 'http', method: request.method, path: url.pathname, headers: headersOf(request) });
+      opts.record({ event: 'http', method: request.method, path: url.pathname, headers: headersOf(request), remotePort: srv.requestIP(request)?.port });
       if (opts.mode === 'sse') return sse(request, url);
       if (url.pathname !== '/mcp') return new Response('Not found', { status: 404 });
       return (await isLegacyRequest(request)) ? legacy(request) : modern.fetch(request);
