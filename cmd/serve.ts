@@ -6,6 +6,7 @@ import type { Config } from '../src/config/schema.ts';
 import type { Deps } from '../src/deps.ts';
 import { errorMessage } from '../src/errors.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
+import { adminSocketPath, startAdminSocket } from '../src/http/admin.ts';
 import { loadCliConfig } from './config.ts';
 import { printError, type CliIo } from './io.ts';
 
@@ -34,6 +35,7 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
   const reloader = createReloader(path, config, gateway, deps);
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   const watcher = watchConfig(path, () => void reloader.reload('file change'));
+  const admin = startAdminSocket(adminSocketPath(config.data_dir), { status: () => gateway.snapshot(), reload: () => reloader.reload('mcpgw cli') }, deps.log);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
@@ -41,6 +43,7 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
       stopping = true;
       deps.log.info('shutting down', { signal });
       watcher?.close();
+      admin.stop();
       await gateway.stop().catch((err) => deps.log.error('shutdown error', { error: errorMessage(err) }));
       deps.log.info('stopped');
       resolve(0);
@@ -58,7 +61,7 @@ function createReloader(path: string, initial: Config, gateway: Gateway, deps: D
   let queue = Promise.resolve();
   const reloadOnce = async (reason: string) => {
     const text = safeRead(path);
-    if (reason === 'file change' && text === lastText) return;
+    if (reason !== 'SIGHUP' && text === lastText) return;
     lastText = text;
     let next: Config;
     try {
@@ -76,7 +79,12 @@ function createReloader(path: string, initial: Config, gateway: Gateway, deps: D
     current = next;
     deps.log.info('config reloaded', { reason, ...diff });
   };
-  return { reload: (reason: string) => (queue = queue.then(() => reloadOnce(reason)).catch((err) => deps.log.error('reload failed', { error: errorMessage(err) }))) };
+  return {
+    reload: (reason: string) => {
+      queue = queue.then(() => reloadOnce(reason)).catch((err) => deps.log.error('reload failed', { error: errorMessage(err) }));
+      return queue.then(() => ({ reloaded: true }));
+    },
+  };
 }
 
 function safeRead(path: string): string {

@@ -3,10 +3,10 @@
  * Returns a handle to reload the config, read status and stop gracefully.
  */
 import { mkdirSync, chmodSync } from 'node:fs';
-import type { BackendOptions } from './backends/backend.ts';
+import type { BackendOptions, BackendStatus } from './backends/backend.ts';
 import { isLoopbackHost, parseListen, type BackendConfig, type Config } from './config/schema.ts';
 import type { Deps } from './deps.ts';
-import { Aggregator, type BackendSpec, type Grant } from './mcp/aggregator.ts';
+import { Aggregator, type BackendSpec, type CallRecord, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createRoutes, type Authenticator } from './http/routes.ts';
 
@@ -19,8 +19,20 @@ export interface Gateway {
   endpoint: McpEndpoint;
   /** Applies a new config's backends and naming without dropping sessions. */
   reload(config: Config): Promise<{ added: string[]; removed: string[]; changed: string[] }>;
+  /** Live state for `mcpgw status` and `backends list` (over the admin socket). */
+  snapshot(): GatewaySnapshot;
   /** Stops accepting, lets in-flight requests finish up to `graceMs`, closes backends. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** What the admin socket's /status returns (the shape `mcpgw status --json` prints). */
+export interface GatewaySnapshot {
+  version: string;
+  uptime_s: number;
+  sessions: number;
+  calls_per_minute: number;
+  backends: BackendStatus[];
+  recent_calls: CallRecord[];
 }
 
 /** The options a Backend gets from a backend's config entry. */
@@ -84,8 +96,17 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
   const { host, port } = parseListen(config.listen);
   let current = config;
   const inflight = { count: 0 };
+  const startedAt = deps.clock.now();
   let endpoint!: McpEndpoint;
-  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: opts.auth ?? noAuth, deps, version: opts.version, inflight, startedAt: deps.clock.now() });
+  const snapshot = (): GatewaySnapshot => ({
+    version: opts.version,
+    uptime_s: Math.round((deps.clock.now() - startedAt) / 1000),
+    sessions: endpoint.sessionCount,
+    calls_per_minute: aggregator.callsPerMinute(),
+    backends: aggregator.pool.list().map((b) => b.status()),
+    recent_calls: aggregator.recentCalls.slice(-10),
+  });
+  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: opts.auth ?? noAuth, deps, inflight, snapshot });
   const server = Bun.serve({
     hostname: host,
     port,
@@ -118,6 +139,7 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     publicUrl,
     aggregator,
     endpoint,
+    snapshot,
     async reload(next) {
       current = next;
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });

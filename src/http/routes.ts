@@ -2,6 +2,7 @@
 import type { Deps } from '../deps.ts';
 import type { Aggregator, Grant } from '../mcp/aggregator.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
+import type { GatewaySnapshot } from '../gateway.ts';
 import { internalError, jsonError } from './respond.ts';
 
 /** The seam the OAuth layer fills: its own routes, and the bearer check in front of /mcp and /status. */
@@ -17,9 +18,8 @@ export interface RouteDeps {
   endpoint: () => McpEndpoint;
   auth: Authenticator;
   deps: Deps;
-  version: string;
   inflight: { count: number };
-  startedAt: number;
+  snapshot: () => GatewaySnapshot;
 }
 
 /** Builds the request handler. */
@@ -63,14 +63,10 @@ function health(r: RouteDeps): Response {
   return Response.json({ status: down === 0 ? 'ok' : 'degraded', backends: { up, down } }, { headers: { 'cache-control': 'no-store' } });
 }
 
-/** GET /status: per-backend state for the backends the caller is granted. */
+/** GET /status: per-backend state and recent calls, for the backends the caller is granted. */
 function status(r: RouteDeps, grant: Grant): Response {
-  const backends = r.aggregator.pool
-    .list()
-    .filter((b) => grant.backends === null || grant.backends.includes(b.name))
-    .map((b) => b.status());
-  return Response.json(
-    { version: r.version, uptime_s: Math.round((r.deps.clock.now() - r.startedAt) / 1000), sessions: r.endpoint().sessionCount, backends },
-    { headers: { 'cache-control': 'no-store' } },
-  );
+  const snap = r.snapshot();
+  const granted = (name: string) => grant.backends === null || grant.backends.includes(name);
+  const body = { ...snap, backends: snap.backends.filter((b) => granted(b.name)), recent_calls: snap.recent_calls.filter((c) => granted(c.backend)) };
+  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
 }

@@ -52,6 +52,17 @@ export interface CallContext {
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
+/** One finished tools/call, for `mcpgw status`. */
+export interface CallRecord {
+  time: string;
+  tool: string;
+  backend: string;
+  duration_ms: number;
+  outcome: 'ok' | 'error';
+}
+
+const RECENT_CALLS = 50;
+
 /** A backend's full config as the aggregator needs it. */
 export interface BackendSpec {
   options: BackendOptions;
@@ -71,6 +82,9 @@ export class Aggregator {
   private readonly subscribers = new Map<string, number>();
   private readonly rememberedCaps = new Map<string, Json>();
   private signatures: Record<ListKind, string> = { tools: '', prompts: '', resources: '' };
+  /** The most recent tools/call outcomes, newest last. */
+  readonly recentCalls: CallRecord[] = [];
+  private readonly callTimes: number[] = [];
   /** Called after the view changed, with the kinds that changed (for modern subscription streams). */
   onListChanged?: (kinds: ListKind[]) => void;
   onResourceUpdated?: (uri: string) => void;
@@ -173,14 +187,33 @@ export class Aggregator {
     const name = String(params.name ?? '');
     const route = this.view.toolRoutes.get(name);
     if (!route || !this.allowed(ctx.grant, route.backend)) throw new ProtocolError(INVALID_PARAMS, `Unknown tool: ${name}`);
+    const started = this.deps.clock.now();
+    let outcome: CallRecord['outcome'] = 'error';
     try {
       const result = await this.forward(route, 'tools/call', { ...params, name: route.original }, ctx);
+      outcome = result.isError ? 'error' : 'ok';
       const tag = tagOf(this.view, route.backend);
       return tag && Array.isArray(result.content) ? { ...result, content: exposeContentUris(result.content, tag) } : result;
     } catch (err) {
       if (err instanceof GatewayError) return { content: [{ type: 'text', text: `mcpgw: ${err.message}` }], isError: true };
       throw err;
+    } finally {
+      this.recordCall({ time: new Date(started).toISOString(), tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome });
     }
+  }
+
+  private recordCall(rec: CallRecord): void {
+    this.recentCalls.push(rec);
+    if (this.recentCalls.length > RECENT_CALLS) this.recentCalls.shift();
+    const now = this.deps.clock.now();
+    this.callTimes.push(now);
+    while (this.callTimes.length > 0 && this.callTimes[0] < now - 60_000) this.callTimes.shift();
+  }
+
+  /** tools/call requests finished in the last minute. */
+  callsPerMinute(): number {
+    const cutoff = this.deps.clock.now() - 60_000;
+    return this.callTimes.filter((t) => t >= cutoff).length;
   }
 
   async getPrompt(params: Json, ctx: CallContext): Promise<Json> {

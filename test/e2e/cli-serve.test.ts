@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
 import { connectV2, readEvents, spawnBackend } from '../helpers/clients.ts';
 import { BINARY, ROOT, baseConfig, startGatewayProcess } from '../helpers/gateway-process.ts';
+import { adminRequest } from '../../src/http/admin.ts';
 
 function run(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
   const p = Bun.spawnSync([BINARY, ...args], { cwd: opts.cwd ?? ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', NO_COLOR: '1', ...opts.env }, stdout: 'pipe', stderr: 'pipe' });
@@ -114,6 +115,15 @@ describe('mcpgw binary', () => {
     expect(typeof line.time).toBe('string');
     const res = await fetch(`${gw.url}/status`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ sessions: 0, backends: [] });
+    expect(await res.json()).toMatchObject({ sessions: 0, backends: [], calls_per_minute: 0, recent_calls: [] });
+  });
+
+  test('the admin socket is in data_dir, mode 0600, and answers status and reload', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, {}));
+    const sock = join(gw.dir, 'state', 'mcpgw.sock');
+    expect(statSync(sock).mode & 0o777).toBe(0o600);
+    expect(await adminRequest(join(gw.dir, 'state'), '/status')).toMatchObject({ version: pkg.version, backends: [] });
+    expect(await adminRequest(join(gw.dir, 'state'), '/reload', 'POST')).toEqual({ reloaded: true });
+    expect(await adminRequest(join(gw.dir, 'nowhere'), '/status')).toBeUndefined();
   });
 });

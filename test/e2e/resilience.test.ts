@@ -41,7 +41,7 @@ describe('resilience', () => {
     await using gw = await startGatewayProcess((d) => baseConfig(d, { everything, broken: { command: '/nonexistent/mcp-server' } }));
     await gw.waitForLog((l) => l.msg === 'backend connect failed' && l.backend === 'broken', 20_000);
     await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'everything', 20_000);
-    const status = (await (await fetch(`${gw.url}/status`)).json()) as { backends: { name: string; state: string; lastError?: string }[] };
+    const status = (await (await fetch(`${gw.url}/status`)).json()) as { backends: { name: string; state: string; lastError?: string; tools: number }[] };
     const broken = status.backends.find((b) => b.name === 'broken')!;
     expect(broken.state).not.toBe('up');
     expect(broken.lastError).toContain('/nonexistent/mcp-server');

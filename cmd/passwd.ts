@@ -1,0 +1,195 @@
+/** @module `mcpgw passwd`: sets auth.password_hash (argon2id) in gateway.yaml, keeping its comments; also the prompt input the other commands use. */
+import type { Command } from 'commander';
+import { editConfigFile, setValue } from '../src/config/edit.ts';
+import { findConfigPath } from '../src/config/find.ts';
+import { formatIssue, parseConfigText } from '../src/config/load.ts';
+import { errorMessage } from '../src/errors.ts';
+import type { CliContext } from './context.ts';
+import { printError, type CliIo } from './io.ts';
+
+/** Where answers come from: the terminal (prompts on stderr, hidden input not echoed) or piped stdin (one line per answer). */
+export interface PromptInput {
+  /** True when stdin is a terminal. */
+  isTTY: boolean;
+  /** Reads one line without its newline; null at the end of input. Throws PromptInterrupted on Ctrl-C. */
+  readLine(prompt: string, opts?: { hidden?: boolean }): Promise<string | null>;
+}
+
+/** Ctrl-C at a prompt; commands turn it into exit code 130. */
+export class PromptInterrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'PromptInterrupted';
+  }
+}
+
+/** Asks a yes/no question; anything but y/yes (including end of input) is No. */
+export async function confirm(input: PromptInput, question: string): Promise<boolean> {
+  const answer = await input.readLine(`${question} [y/N] `);
+  return /^(y|yes)$/i.test((answer ?? '').trim());
+}
+
+/** Green `✓` with colour, plain otherwise; the word after it carries the meaning either way. */
+export function ok(io: CliIo, message: string): string {
+  return `${io.color ? '\u001b[32m✓\u001b[0m' : '✓'} ${message}`;
+}
+
+/** A line reader over a stream: resolves as soon as a line is complete, so an open pipe never blocks a prompt. */
+function lineReader(stream: NodeJS.ReadStream): () => Promise<string | null> {
+  let buf = '';
+  let ended = false;
+  let wake: (() => void) | undefined;
+  let attached = false;
+  const attach = () => {
+    attached = true;
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => ((buf += chunk), wake?.()));
+    stream.on('end', () => ((ended = true), wake?.()));
+    stream.on('error', () => ((ended = true), wake?.()));
+  };
+  return async () => {
+    if (!attached) attach();
+    stream.resume();
+    for (;;) {
+      const nl = buf.indexOf('\n');
+      if (nl >= 0 || ended) {
+        const line = nl >= 0 ? buf.slice(0, nl) : buf;
+        buf = nl >= 0 ? buf.slice(nl + 1) : '';
+        stream.pause();
+        return nl < 0 && line === '' ? null : line.replace(/\r$/, '');
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  };
+}
+
+/** Reads one line from a terminal in raw mode: no echo when hidden, backspace edits, Ctrl-C interrupts, Ctrl-D on an empty line ends input. */
+function readTtyLine(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, prompt: string, hidden: boolean): Promise<string | null> {
+  stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let line = '';
+    const done = (finish: () => void) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      stderr.write('\n');
+      finish();
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const ch of String(chunk)) {
+        if (ch === '\r' || ch === '\n') return done(() => resolve(line));
+        if (ch === '\u0003') return done(() => reject(new PromptInterrupted()));
+        if (ch === '\u0004' && line === '') return done(() => resolve(null));
+        if (ch === '\u007f' || ch === '\b') {
+          if (line && !hidden) stderr.write('\b \b');
+          line = line.slice(0, -1);
+        } else if (ch >= ' ') {
+          line += ch;
+          if (!hidden) stderr.write(ch);
+        }
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+}
+
+/** The process's stdin: raw-mode prompts on stderr when it is a terminal, else one line of the pipe per answer. */
+export function processInput(stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr): PromptInput {
+  const isTTY = Boolean(stdin.isTTY);
+  const next = lineReader(stdin);
+  return {
+    isTTY,
+    readLine: (prompt, opts = {}) => (isTTY ? readTtyLine(stdin, stderr, prompt, Boolean(opts.hidden)) : next()),
+  };
+}
+
+/** Reads a new password: twice without echo on a terminal (they must match), else the first line of stdin. */
+export async function readNewPassword(input: PromptInput): Promise<{ ok: true; password: string } | { ok: false; error: string; hint: string }> {
+  const first = await input.readLine('New password: ', { hidden: true });
+  if (!first) {
+    const hint = input.isTTY ? 'type a password, or pipe one: echo "$PW" | mcpgw passwd' : 'pipe the password as the first line: echo "$PW" | mcpgw passwd';
+    return { ok: false, error: 'empty password refused', hint };
+  }
+  if (input.isTTY) {
+    const second = await input.readLine('Repeat password: ', { hidden: true });
+    if (second !== first) return { ok: false, error: 'the passwords do not match; nothing was changed', hint: 'run mcpgw passwd again' };
+  }
+  return { ok: true, password: first };
+}
+
+/** PHC string for the consent password (argon2id, Bun's default cost). */
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: 'argon2id' });
+}
+
+interface PasswdOptions {
+  config?: string;
+}
+
+async function passwd(opts: PasswdOptions, ctx: CliContext, input: PromptInput): Promise<number> {
+  const { io } = ctx;
+  const env = ctx.deps().env;
+  const found = findConfigPath({ flag: opts.config, env, cwd: process.cwd() });
+  if ('error' in found) {
+    printError(io, found.error, found.hint);
+    return 2;
+  }
+  const read = await readNewPassword(input);
+  if (!read.ok) {
+    printError(io, read.error, read.hint);
+    return 1;
+  }
+  const hash = await hashPassword(read.password);
+  let after: string;
+  try {
+    after = editConfigFile(found.path, (doc) => setValue(doc, ['auth', 'password_hash'], hash)).after;
+  } catch (err) {
+    printError(io, `cannot update ${found.path}: ${errorMessage(err)}`, 'check that the file is valid YAML and writable');
+    return 1;
+  }
+  io.err(ok(io, `password set (auth.password_hash in ${found.path})`));
+  reportConfigState(io, after, found.path, env);
+  return 0;
+}
+
+/** The password is set either way; other problems in the file are reported so that serve does not surprise anyone later. */
+function reportConfigState(io: CliIo, text: string, path: string, env: Readonly<Record<string, string | undefined>>): void {
+  const parsed = parseConfigText(text, path, env);
+  if (!parsed.ok) {
+    io.err(`warning: ${path} has ${parsed.issues.length === 1 ? 'a problem' : `${parsed.issues.length} problems`} that 'mcpgw serve' will refuse:`);
+    for (const issue of parsed.issues) io.err(`  ${formatIssue(issue, path)}`);
+    io.err('hint: every key is documented in gateway.example.yaml');
+    return;
+  }
+  if (parsed.config.auth.mode === 'none') io.err("note: auth.mode is none, so the password is not asked for; set 'auth.mode: oauth' to use it");
+  else io.err("note: a running 'mcpgw serve' uses the new password after a restart");
+}
+
+/** Registers `mcpgw passwd`; `input` is where the password comes from (tests pass a scripted one). */
+export function registerPasswd(program: Command, ctx: CliContext, input: PromptInput = processInput()): void {
+  program
+    .command('passwd')
+    .description('Set the consent password (stored as an argon2id hash in auth.password_hash)')
+    .option('-c, --config <file>', 'config file (default: $MCPGW_CONFIG, ./gateway.yaml, …)')
+    .addHelpText(
+      'after',
+      `
+Reads the new password twice without echo on a terminal, else the first line of stdin.
+The config keeps its comments and formatting; the file is written with mode 0600.
+
+Examples:
+  mcpgw passwd
+  mcpgw passwd --config /etc/mcpgw/gateway.yaml
+  printf '%s\\n' "$PW" | mcpgw passwd`,
+    )
+    .action(async (opts: PasswdOptions) => {
+      try {
+        ctx.result.code = await passwd(opts, ctx, input);
+      } catch (err) {
+        if (!(err instanceof PromptInterrupted)) throw err;
+        ctx.result.code = 130;
+      }
+    });
+}
