@@ -31,11 +31,11 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
     printError(io, `cannot start: ${errorMessage(err)}`, 'is another process listening on that address? change listen in the config');
     return 1;
   }
-  deps.log.info('listening', { url: gateway.url, public_url: gateway.publicUrl, mcp: `${gateway.publicUrl}/mcp`, config: path, backends: Object.keys(config.backends).length, auth: config.auth.mode, version });
   const reloader = createReloader(path, config, gateway, deps);
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   const watcher = watchConfig(path, () => void reloader.reload('file change'));
   const admin = startAdminSocket(adminSocketPath(config.data_dir), { status: () => gateway.snapshot(), reload: () => reloader.reload('mcpgw cli') }, deps.log);
+  deps.log.info('listening', { url: gateway.url, public_url: gateway.publicUrl, mcp: `${gateway.publicUrl}/mcp`, config: path, backends: Object.keys(config.backends).length, auth: config.auth.mode, version });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
