@@ -19,10 +19,6 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
   const loaded = loadCliConfig(opts.config, deps.env, io);
   if (!loaded.ok) return loaded.code;
   const { config, path } = loaded;
-  if (config.auth.mode === 'oauth') {
-    printError(io, 'auth.mode oauth is not available in this build yet', "set 'auth: { mode: none }' with a loopback listen address");
-    return 2;
-  }
   deps.log.setLevel(config.log_level);
   let gateway: Gateway;
   try {
@@ -35,6 +31,7 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   const watcher = watchConfig(path, () => void reloader.reload('file change'));
   const admin = startAdminSocket(adminSocketPath(config.data_dir), { status: () => gateway.snapshot(), reload: () => reloader.reload('mcpgw cli') }, deps.log);
+  if (config.auth.mode === 'oauth' && !config.auth.password_hash) deps.log.warn("no consent password set: connectors cannot sign in until you run 'mcpgw passwd'", { config: path });
   deps.log.info('listening', { url: gateway.url, public_url: gateway.publicUrl, mcp: `${gateway.publicUrl}/mcp`, config: path, backends: Object.keys(config.backends).length, auth: config.auth.mode, version });
   return new Promise<number>((resolve) => {
     let stopping = false;

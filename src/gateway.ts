@@ -9,6 +9,9 @@ import type { Deps } from './deps.ts';
 import { Aggregator, type BackendSpec, type CallRecord, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createRoutes, type Authenticator } from './http/routes.ts';
+import { join } from 'node:path';
+import { createAuthServer, type Principal } from './oauth/server.ts';
+import { openStore, type Database } from './store/db.ts';
 
 export interface Gateway {
   /** The base URL the server is bound to (http://host:port). */
@@ -72,15 +75,43 @@ export function allowedHosts(config: Config, port: number): Set<string> {
 
 const ALL: Grant = { key: 'anonymous', backends: null };
 
+// Between binding the port and mounting the authorization server (a few ms), nothing is served.
+const starting: Authenticator = {
+  routes: async () => Response.json({ error: 'temporarily_unavailable' }, { status: 503, headers: { 'retry-after': '1' } }),
+  authenticate: async () => ({ ok: false, response: Response.json({ error: 'temporarily_unavailable' }, { status: 503, headers: { 'retry-after': '1' } }) }),
+};
+
 /** `auth.mode: none` (loopback only, enforced by the config schema): every caller may use every backend. */
 export const noAuth: Authenticator = {
   routes: async () => undefined,
   authenticate: async () => ({ ok: true, grant: ALL }),
 };
 
+/** The caller's grant as the MCP layer sees it; sessions are bound to `key`. */
+export function grantOf(p: Principal): Grant {
+  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, backends: p.backends };
+}
+
+/** Mounts the OAuth authorization server and bearer check (auth.mode oauth) on the gateway's database. */
+async function oauthAuthenticator(config: Config, publicUrl: string, db: Database, deps: Deps, backendNames: () => string[]): Promise<Authenticator & { close(): void }> {
+  const server = await createAuthServer({ settings: config.auth, publicUrl, db, dataDir: config.data_dir, backendNames, deps });
+  return {
+    routes: (req, ip) => server.handle(req, ip),
+    authenticate: async (req) => {
+      const r = await server.authenticate(req);
+      return r.ok ? { ok: true, grant: grantOf(r.principal) } : r;
+    },
+    close: () => server.close(),
+  };
+}
+
+/** Path of the SQLite database in data_dir. */
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'mcpgw.db');
+}
+
 export interface GatewayOptions {
   version: string;
-  auth?: Authenticator;
   /** Wait for the first connection attempt of every backend before listening (tests). */
   waitForBackends?: boolean;
 }
@@ -106,7 +137,8 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     backends: aggregator.pool.list().map((b) => b.status()),
     recent_calls: aggregator.recentCalls.slice(-10),
   });
-  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: opts.auth ?? noAuth, deps, inflight, snapshot });
+  let auth: Authenticator = starting;
+  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot });
   const server = Bun.serve({
     hostname: host,
     port,
@@ -133,6 +165,13 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     deps,
   );
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  let db: Database | undefined;
+  let oauth: (Authenticator & { close(): void }) | undefined;
+  if (config.auth.mode === 'oauth') {
+    db = openStore(databasePath(config.data_dir));
+    oauth = await oauthAuthenticator(config, publicUrl, db, deps, () => Object.keys(current.backends).filter((n) => current.backends[n].enabled));
+  }
+  auth = oauth ?? noAuth;
   return {
     url,
     port: boundPort,
@@ -153,6 +192,8 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
       server.stop(true);
       await endpoint.close();
       await aggregator.pool.close();
+      oauth?.close();
+      db?.close();
     },
   };
 }

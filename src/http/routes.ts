@@ -40,10 +40,11 @@ async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Resp
   const { pathname } = new URL(req.url);
   if (pathname === '/health' && req.method === 'GET') return health(r);
   if (pathname === '/mcp' || pathname === '/mcp/') {
-    // The bearer check comes before any other check on /mcp (spec-checklist §1.1).
+    const endpoint = r.endpoint();
+    // Preflights carry no credentials; everything else meets the bearer check before any other check (spec-checklist §1.1).
+    if (req.method === 'OPTIONS') return endpoint.preflight(req);
     const auth = await r.auth.authenticate(req);
-    if (!auth.ok) return auth.response;
-    return r.endpoint().handle(req, auth.grant);
+    return endpoint.withCors(req, auth.ok ? await endpoint.handle(req, auth.grant) : auth.response);
   }
   if (pathname === '/status' && req.method === 'GET') {
     const auth = await r.auth.authenticate(req);

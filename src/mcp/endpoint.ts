@@ -105,6 +105,34 @@ export class McpEndpoint {
     return this.sessions.size;
   }
 
+  /** CORS preflight for browser clients (MCP Inspector direct mode), for allowed origins only (spec-checklist §2.7). */
+  preflight(req: Request): Response {
+    const origin = req.headers.get('origin');
+    if (!origin || !this.opts.allowedOrigins.has(origin.toLowerCase())) return rpcError(403, -32600, 'Forbidden: Origin not allowed', { reason: 'forbidden_origin' });
+    return new Response(null, {
+      status: 204,
+      headers: {
+        ...this.corsHeaders(origin),
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+        'access-control-allow-headers': 'Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name, Mcp-Param-*',
+        'access-control-max-age': '600',
+      },
+    });
+  }
+
+  /** Adds CORS response headers when the request came from an allowed browser origin. */
+  withCors(req: Request, res: Response): Response {
+    const origin = req.headers.get('origin');
+    if (!origin || !this.opts.allowedOrigins.has(origin.toLowerCase())) return res;
+    const headers = new Headers(res.headers);
+    for (const [k, v] of Object.entries(this.corsHeaders(origin))) headers.set(k, v);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  }
+
+  private corsHeaders(origin: string): Record<string, string> {
+    return { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'Mcp-Session-Id, WWW-Authenticate, MCP-Protocol-Version', vary: 'Origin' };
+  }
+
   /** Serves one request to /mcp for an already authenticated caller. */
   async handle(req: Request, grant: Grant): Promise<Response> {
     const rejected = this.checkOriginAndHost(req);
@@ -146,7 +174,7 @@ export class McpEndpoint {
     const sessionId = req.headers.get('mcp-session-id');
     if (sessionId) {
       const session = this.sessions.get(sessionId);
-      if (!session || session.grant.clientId !== grant.clientId) {
+      if (!session || session.grant.key !== grant.key) {
         // Notifications and responses for a stale session are acknowledged: Claude sends them from
         // parallel connections and treats a 4xx as a broken server (spec-checklist §2.1 REALITY).
         if (!messages.some(isRequestMessage)) return new Response(null, { status: 202 });
@@ -163,7 +191,7 @@ export class McpEndpoint {
     const sessionId = req.headers.get('mcp-session-id');
     if (!sessionId) return rpcError(405, -32600, 'Method not allowed without a session', undefined, { Allow: 'POST' });
     const session = this.sessions.get(sessionId);
-    if (!session || session.grant.clientId !== grant.clientId) return rpcError(404, -32001, 'Session not found');
+    if (!session || session.grant.key !== grant.key) return rpcError(404, -32001, 'Session not found');
     session.lastActive = this.deps.clock.now();
     return session.transport.handleRequest(req, { authInfo: authInfoOf(grant) });
   }

@@ -1,0 +1,97 @@
+/** @module /authorize: validate the request, then show the consent page bound to a server-side record. */
+import { insertAuthRequest } from '../store/auth-requests.ts';
+import { base64url, randomToken, sha256Hex } from '../store/secrets.ts';
+import {
+  authorizationResponseUrl,
+  chooseRedirectUri,
+  validateAuthorizeParams,
+  type AuthorizeRequest,
+} from './authorize-params.ts';
+import type { ResolvedClient } from './clients.ts';
+import { renderConsentPage } from './consent-page.ts';
+import type { AuthContext } from './context.ts';
+import { OAuthError } from './errors.ts';
+import { cspSourceFor, errorPage, htmlResponse } from './html.ts';
+import { param } from './request.ts';
+import { isLoopbackHost, redirectDisplayHost } from './redirect-uri.ts';
+
+/** How long a consent page stays answerable. */
+export const CONSENT_TTL = 10 * 60 * 1000;
+
+/** A fresh nonce for the page's inline style. */
+export function newNonce(ctx: AuthContext): string {
+  return base64url(ctx.deps.random(16));
+}
+
+/** 302 back to the client with `iss` always added (RFC 9207 §2). */
+export function redirectToClient(ctx: AuthContext, redirectUri: string, params: Record<string, string | undefined>): Response {
+  const location = authorizationResponseUrl(redirectUri, { ...params, iss: ctx.endpoints.issuer });
+  return new Response(null, { status: 302, headers: { Location: location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } });
+}
+
+/** Handles an authorization request (GET query or POST form): error page, error redirect, or consent page. */
+export async function handleAuthorizeRequest(q: Map<string, string[]>, ctx: AuthContext): Promise<Response> {
+  const nonce = newNonce(ctx);
+  const clientId = param(q, 'client_id');
+  if (clientId === undefined) return errorPage('Invalid request', 'client_id is missing.', nonce);
+  let client: ResolvedClient;
+  let redirectUri: string;
+  try {
+    client = await ctx.clients.forAuthorize(clientId);
+    redirectUri = chooseRedirectUri(client, param(q, 'redirect_uri'));
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    ctx.deps.log.warn('authorization request refused', { client_id: clientId, error: err.description });
+    return errorPage('Invalid request', err.description, nonce);
+  }
+  const state = q.get('state')?.[0];
+  try {
+    const rest = validateAuthorizeParams(q, ctx.endpoints);
+    const req: AuthorizeRequest = { clientId, redirectUri, redirectUriSent: param(q, 'redirect_uri') !== undefined, state, ...rest };
+    return showConsent(ctx, client, req, { status: 200, checked: new Set(ctx.backendNames()) });
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    return redirectToClient(ctx, redirectUri, { error: err.code, error_description: err.description, state });
+  }
+}
+
+/**
+ * Stores a new single-use binding record for `req` and renders the consent page whose hidden fields carry
+ * its id and CSRF token. Each render (first view, wrong password, throttled) gets a fresh record.
+ */
+export function showConsent(
+  ctx: AuthContext,
+  client: ResolvedClient,
+  req: AuthorizeRequest,
+  o: { status: number; checked: ReadonlySet<string>; error?: string; headers?: Record<string, string> },
+): Response {
+  const nonce = newNonce(ctx);
+  const now = ctx.deps.clock.now();
+  const backends = ctx.backendNames();
+  const passwordConfigured = ctx.settings.password_hash !== undefined;
+  const hidden: Record<string, string> = {};
+  if (passwordConfigured) {
+    const id = randomToken(ctx.deps.random, 32);
+    const csrf = randomToken(ctx.deps.random, 32);
+    insertAuthRequest(ctx.db, sha256Hex(id), sha256Hex(csrf), { ...req, backendsOffered: backends, createdAt: now, expiresAt: now + CONSENT_TTL });
+    Object.assign(hidden, { request: id, csrf, client_id: req.clientId, redirect_uri: req.redirectUri, code_challenge: req.codeChallenge });
+  }
+  const html = renderConsentPage(
+    {
+      clientName: client.clientName ?? 'Unnamed client',
+      registration: client.registration,
+      clientId: client.clientId,
+      redirectHost: redirectDisplayHost(req.redirectUri),
+      redirectIsLoopback: isLoopbackHost(new URL(req.redirectUri).hostname),
+      scope: req.scope,
+      backends,
+      checked: o.checked,
+      error: o.error,
+      hidden,
+      passwordConfigured,
+    },
+    nonce,
+  );
+  const status = passwordConfigured ? o.status : 503;
+  return htmlResponse(html, { status, nonce, formAction: [cspSourceFor(req.redirectUri)], headers: o.headers });
+}

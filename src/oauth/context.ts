@@ -1,0 +1,20 @@
+/** @module What every endpoint handler receives, built once by createAuthServer. */
+import type { Database } from 'bun:sqlite';
+import type { Deps } from '../deps.ts';
+import type { ClientDirectory } from './clients.ts';
+import type { SigningKey } from './keys.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import type { Endpoints } from './metadata.ts';
+import type { AuthSettings } from './settings.ts';
+
+/** Shared state of the authorization server. */
+export interface AuthContext {
+  settings: AuthSettings;
+  endpoints: Endpoints;
+  db: Database;
+  deps: Deps;
+  key: SigningKey;
+  clients: ClientDirectory;
+  throttle: LoginThrottle;
+  backendNames: () => string[];
+}

@@ -1,0 +1,162 @@
+/** @module createAuthServer: mounts the OAuth 2.1 authorization server and the resource-server check for /mcp. */
+import type { Database } from 'bun:sqlite';
+import { authenticateRequest, type AuthResult, type Principal } from '../auth/bearer.ts';
+import type { Deps } from '../deps.ts';
+import { randomToken } from '../store/secrets.ts';
+import { sweepStore } from '../store/sweep.ts';
+import { handleAuthorizeRequest, newNonce } from './authorize.ts';
+import { createCimdResolver } from './cimd.ts';
+import { createClientDirectory } from './clients.ts';
+import { handleConsent } from './consent.ts';
+import type { AuthContext } from './context.ts';
+import { OAuthError } from './errors.ts';
+import { errorPage } from './html.ts';
+import { jwksDocument, loadOrCreateSigningKey } from './keys.ts';
+import { createLoginThrottle } from './login-throttle.ts';
+import { authorizationServerMetadata, endpointsFor, openIdConfiguration, protectedResourceMetadata } from './metadata.ts';
+import { handleRegister } from './register.ts';
+import { mediaType, parseForm, parseQuery, readBodyText } from './request.ts';
+import { methodNotAllowed, oauthErrorResponse, preflight, withCors } from './respond.ts';
+import { handleRevoke } from './revoke.ts';
+import type { AuthSettings } from './settings.ts';
+import { handleToken, MAX_FORM_BYTES } from './token.ts';
+
+export type { Principal } from '../auth/bearer.ts';
+
+/** The mounted authorization server. */
+export interface AuthServer {
+  /** Serves /.well-known/*, /authorize, /token, /register, /revoke, /jwks.json (+ CORS preflights); undefined for other paths. */
+  handle(req: Request, clientIp: string): Promise<Response | undefined>;
+  /** Resource-server check for /mcp and /status: 401 + WWW-Authenticate when missing/invalid; refuses query-string tokens. */
+  authenticate(req: Request): Promise<AuthResult>;
+  /** Stops the cleanup timer. The database is the caller's to close. */
+  close(): void;
+}
+
+/** Options for createAuthServer. */
+export interface AuthServerOptions {
+  settings: AuthSettings;
+  /** Origin the gateway is reached at, e.g. "https://gw.example.com": the issuer; resource = publicUrl + "/mcp". */
+  publicUrl: string;
+  db: Database;
+  dataDir: string;
+  backendNames: () => string[];
+  deps: Deps;
+}
+
+const SWEEP_INTERVAL = 10 * 60 * 1000;
+const HOUR = 60 * 60 * 1000;
+
+/** Principal used when `auth.mode` is `none`: every request is the owner with every backend. */
+export const ANONYMOUS_PRINCIPAL: Principal = {
+  subject: 'anonymous',
+  clientId: 'anonymous',
+  grantId: 'none',
+  backends: null,
+  scopes: [],
+  expiresAt: Number.MAX_SAFE_INTEGER,
+  kind: 'personal',
+};
+
+type Route = { methods: string[]; cors: boolean; run: (req: Request, ip: string) => Promise<Response> | Response };
+
+/** Creates the authorization server: loads or generates the signing key, starts the cleanup timer. */
+export async function createAuthServer(opts: AuthServerOptions): Promise<AuthServer> {
+  const { settings, db, deps } = opts;
+  const endpoints = endpointsFor(opts.publicUrl);
+  if (settings.mode === 'none') {
+    return { handle: async () => undefined, authenticate: async () => ({ ok: true, principal: ANONYMOUS_PRINCIPAL }), close() {} };
+  }
+  const log = deps.log.child({ component: 'oauth' });
+  const key = await loadOrCreateSigningKey(opts.dataDir, log);
+  const ctxDeps = { ...deps, log };
+  const cimd = createCimdResolver(settings.cimd, ctxDeps);
+  const ctx: AuthContext = {
+    settings,
+    endpoints,
+    db,
+    deps: ctxDeps,
+    key,
+    clients: createClientDirectory(settings, db, cimd),
+    throttle: createLoginThrottle(db, settings.login, log),
+    backendNames: opts.backendNames,
+  };
+  const sweep = () => {
+    try {
+      sweepStore(db, deps.clock.now(), { unusedClientTtl: settings.registration.unused_client_ttl, rateWindow: HOUR, lockout: settings.login.lockout });
+    } catch (err) {
+      log.warn('store cleanup failed', { error: err });
+    }
+  };
+  sweep();
+  const timer = setInterval(sweep, SWEEP_INTERVAL);
+  timer.unref?.();
+  const routes = routeTable(ctx, sweep);
+  return {
+    handle: (req, ip) => dispatch(routes, req, ip, ctx),
+    authenticate: (req) => authenticateRequest(req, { endpoints, db, key, clock: deps.clock, log }),
+    close: () => clearInterval(timer),
+  };
+}
+
+/** Every path, its methods and whether browsers may call it cross-origin, on one screen. */
+function routeTable(ctx: AuthContext, sweep: () => void): Map<string, Route> {
+  const json = (body: () => unknown) => () =>
+    new Response(JSON.stringify(body()), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' } });
+  const prm = json(() => protectedResourceMetadata(ctx.endpoints));
+  const asm = json(() => authorizationServerMetadata(ctx.endpoints, ctx.settings));
+  const routes: [string, Route][] = [
+    ['/.well-known/oauth-protected-resource', { methods: ['GET', 'HEAD'], cors: true, run: prm }],
+    ['/.well-known/oauth-protected-resource/mcp', { methods: ['GET', 'HEAD'], cors: true, run: prm }],
+    ['/.well-known/oauth-authorization-server', { methods: ['GET', 'HEAD'], cors: true, run: asm }],
+    ['/.well-known/oauth-authorization-server/mcp', { methods: ['GET', 'HEAD'], cors: true, run: asm }],
+    ['/.well-known/openid-configuration', { methods: ['GET', 'HEAD'], cors: true, run: json(() => openIdConfiguration(ctx.endpoints, ctx.settings)) }],
+    ['/jwks.json', { methods: ['GET', 'HEAD'], cors: true, run: json(() => jwksDocument(ctx.key)) }],
+    ['/authorize', { methods: ['GET', 'POST'], cors: false, run: (req, ip) => authorizeEndpoint(req, ip, ctx) }],
+    ['/token', { methods: ['POST'], cors: true, run: (req) => handleToken(req, ctx) }],
+    ['/revoke', { methods: ['POST'], cors: true, run: (req) => handleRevoke(req, ctx) }],
+  ];
+  if (ctx.settings.registration.enabled) {
+    const register = (req: Request, ip: string) => {
+      sweep();
+      return handleRegister(req, ip, ctx);
+    };
+    routes.push(['/register', { methods: ['POST'], cors: true, run: register }]);
+  }
+  return new Map(routes);
+}
+
+async function dispatch(routes: Map<string, Route>, req: Request, ip: string, ctx: AuthContext): Promise<Response | undefined> {
+  const route = routes.get(new URL(req.url).pathname);
+  if (!route) return undefined;
+  if (req.method === 'OPTIONS' && route.cors) return preflight();
+  let res: Response;
+  if (!route.methods.includes(req.method)) {
+    res = methodNotAllowed([...route.methods, ...(route.cors ? ['OPTIONS'] : [])].join(', '));
+  } else {
+    try {
+      res = await route.run(req, ip);
+    } catch (err) {
+      const logId = randomToken(ctx.deps.random, 6);
+      res = route.cors ? oauthErrorResponse(err, ctx.deps.log, logId) : pageForError(err, ctx, logId);
+    }
+  }
+  return route.cors ? withCors(res) : res;
+}
+
+function pageForError(err: unknown, ctx: AuthContext, logId: string): Response {
+  if (err instanceof OAuthError) return errorPage('Invalid request', err.description, newNonce(ctx), err.status);
+  ctx.deps.log.error('authorization endpoint failed', { log_id: logId, error: err });
+  return errorPage('Something went wrong', `Internal error (log id ${logId}).`, newNonce(ctx), 500);
+}
+
+/** GET (or POST without a consent record) is an authorization request; POST with `request` is the consent answer. */
+async function authorizeEndpoint(req: Request, ip: string, ctx: AuthContext): Promise<Response> {
+  if (req.method === 'GET') return handleAuthorizeRequest(parseQuery(new URL(req.url)), ctx);
+  // Browsers send `Origin: null` under Referrer-Policy no-referrer; any real foreign origin is a cross-site post.
+  const origin = req.headers.get('origin');
+  if (origin && origin !== 'null' && origin !== ctx.endpoints.issuer) throw new OAuthError('invalid_request', 'cross-origin form post refused', 403);
+  if (mediaType(req) !== 'application/x-www-form-urlencoded') throw new OAuthError('invalid_request', 'form body expected');
+  const form = parseForm(await readBodyText(req, MAX_FORM_BYTES), ['backend']);
+  return form.has('request') ? handleConsent(form, ip, ctx) : handleAuthorizeRequest(form, ctx);
+}
