@@ -24,3 +24,16 @@ export function printError(io: CliIo, message: string, hint?: string): void {
   io.err(`${red('error:')} ${message}`);
   if (hint) io.err(`hint: ${hint}`);
 }
+
+/** A plain aligned text table (no colour, so it pipes cleanly). */
+export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+/** Shortens text to `max` characters with an ellipsis. */
+export function truncateText(s: string, max: number): string {
+  const one = s.replace(/\s+/g, ' ').trim();
+  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+}

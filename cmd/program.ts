@@ -3,6 +3,15 @@ import { Command, CommanderError } from 'commander';
 import { systemDeps, type Deps } from '../src/deps.ts';
 import { printError, processIo, type CliIo } from './io.ts';
 import { serve } from './serve.ts';
+import { registerBackends } from './backends.ts';
+import { registerCompletion } from './completion.ts';
+import type { CliContext } from './context.ts';
+import { registerFunnel } from './funnel.ts';
+import { registerInit } from './init.ts';
+import { registerPasswd } from './passwd.ts';
+import { registerStatus } from './status.ts';
+import { registerSystemd } from './systemd.ts';
+import { registerTokens } from './tokens.ts';
 
 declare const MCPGW_VERSION: string | undefined;
 /** The version baked in at build time (package.json). */
@@ -42,6 +51,16 @@ Signals: SIGHUP reloads the config (so does saving the file); SIGTERM/SIGINT sto
     .action(async (opts: { config?: string }) => {
       result.code = await serve(opts, io, deps(), VERSION);
     });
+  const ctx: CliContext = { io, deps, result, version: VERSION };
+  registerInit(program, ctx);
+  registerPasswd(program, ctx);
+  registerBackends(program, ctx);
+  registerTokens(program, ctx);
+  registerStatus(program, ctx);
+  registerFunnel(program, ctx);
+  registerSystemd(program, ctx);
+  // last: it walks the finished command tree
+  registerCompletion(program, ctx);
   return program;
 }
 

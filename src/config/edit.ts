@@ -231,9 +231,23 @@ function appendToMap(cd: ConfigDoc, map: YAMLMap, parentCol: number, key: string
   const step = stepOf(cd.text, map, parentCol);
   const end = pairExtent(cd.text, items[items.length - 1])[1];
   const from = parentCol < 0 ? 0 : lineStart(cd.text, (items[0].key as Node).range![0]);
-  const at = commentedKeyLine(cd.text.slice(0, parentCol < 0 ? cd.text.length : end), key, indent, from) ?? end;
+  const commented = commentedKeyLine(cd.text.slice(0, parentCol < 0 ? cd.text.length : end), key, indent, from);
+  const at = commented ?? (parentCol < 0 ? afterPredecessor(cd.text, items, key) : undefined) ?? end;
   const prefix = at > 0 && cd.text[at - 1] !== '\n' ? eol : '';
   splice(cd, at, at, prefix + renderPair(key, value, indent, step, eol));
+}
+
+/** Top-level keys in the order gateway.example.yaml documents them; a new one goes after the nearest earlier key present. */
+const TOP_LEVEL_ORDER = ['listen', 'public_url', 'data_dir', 'log_level', 'auth', 'http', 'naming', 'backend_defaults', 'backends'];
+
+function afterPredecessor(text: string, items: AnyPair[], key: string): number | undefined {
+  const rank = TOP_LEVEL_ORDER.indexOf(key);
+  if (rank < 0) return undefined;
+  const before = items.filter((p) => {
+    const r = TOP_LEVEL_ORDER.indexOf(keyText(p.key));
+    return r >= 0 && r < rank;
+  });
+  return before.length > 0 ? pairExtent(text, before[before.length - 1])[1] : undefined;
 }
 
 /** For a key present only as a commented-out line (`# public_url: …`) at `indent`, the offset after that line, so the real key lands next to its documentation. */

@@ -13,6 +13,7 @@ export function adminSocketPath(dataDir: string): string {
 
 export interface AdminHandlers {
   status(): unknown;
+  tools(): unknown;
   reload(): Promise<unknown>;
 }
 
@@ -25,6 +26,7 @@ export function startAdminSocket(path: string, handlers: AdminHandlers, log: Log
       const { pathname } = new URL(req.url);
       try {
         if (pathname === '/status' && req.method === 'GET') return Response.json(handlers.status());
+        if (pathname === '/tools' && req.method === 'GET') return Response.json(handlers.tools());
         if (pathname === '/reload' && req.method === 'POST') return Response.json(await handlers.reload());
         return Response.json({ error: 'not_found' }, { status: 404 });
       } catch (err) {

@@ -169,6 +169,14 @@ export class Aggregator {
     return [lines.join('\n'), ...details].join('\n\n').slice(0, 8000);
   }
 
+  /** The name table: every exposed tool with its backend and original name (for `mcpgw backends show`). */
+  toolTable(): { exposed: string; backend: string; original: string; description?: string }[] {
+    return this.view.tools.map((o) => {
+      const route = this.view.toolRoutes.get(String(o.item.name))!;
+      return { exposed: String(o.item.name), backend: route.backend, original: route.original, description: o.item.description as string | undefined };
+    });
+  }
+
   listTools(grant: Grant): Json[] {
     return this.view.tools.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);
   }

@@ -14,10 +14,10 @@ function parseExample() {
 }
 
 describe('gateway.example.yaml', () => {
-  test('parses and validates: loopback, auth none, state under .tmp, one stdio backend', () => {
+  test('parses and validates: loopback, auth oauth (the default), state under .tmp, one stdio backend', () => {
     const c = parseExample();
     expect(c.listen).toBe('127.0.0.1:4444');
-    expect(c.auth.mode).toBe('none');
+    expect(c.auth.mode).toBe('oauth');
     expect(c.data_dir).toBe(join(ROOT, '.tmp', 'state'));
     expect(Object.keys(c.backends)).toEqual(['everything']);
     expect(c.backends.everything).toMatchObject({ transport: 'stdio', command: 'node', cwd: ROOT, enabled: true, prefix: 'everything' });
