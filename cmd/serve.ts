@@ -68,8 +68,9 @@ function createReloader(path: string, initial: Config, gateway: Gateway, deps: D
       deps.log.error('config reload rejected; the old config keeps serving', { reason, issues });
       return;
     }
+    const comparable = (c: Config, key: (typeof RESTART_KEYS)[number]) => JSON.stringify(key === 'auth' ? { ...c.auth, password_hash: undefined } : c[key]);
     for (const key of RESTART_KEYS) {
-      if (JSON.stringify(next[key]) !== JSON.stringify(current[key])) deps.log.warn('config change needs a restart to apply', { key });
+      if (comparable(next, key) !== comparable(current, key)) deps.log.warn('config change needs a restart to apply', { key });
     }
     deps.log.setLevel(next.log_level);
     const diff = await gateway.reload(next);

@@ -181,6 +181,8 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     snapshot,
     async reload(next) {
       current = next;
+      // The consent page reads the password hash per request, so `mcpgw passwd` applies without a restart.
+      config.auth.password_hash = next.auth.password_hash;
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
     },
     async stop(graceMs = current.http.shutdown_grace) {

@@ -11,6 +11,8 @@ import { BACKEND_PATH, connectV2, waitFor, type Connection } from '../helpers/cl
 import { BINARY, runBinary } from '../helpers/cli.ts';
 import { EVERYTHING, freePort } from '../helpers/everything.ts';
 import type { Client } from '@modelcontextprotocol/client';
+import { authorizeUrl, authParams, pkce, registerPublicClient } from '../helpers/oauth-client.ts';
+import type { OAuthWorld } from '../helpers/oauth-world.ts';
 
 let gw: { dir: string; configPath: string; proc?: ReturnType<typeof Bun.spawn>; stop(): Promise<void> };
 let port: number;
@@ -157,6 +159,18 @@ describe('operator CLI against a running gateway', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     const again = await cli('tokens', 'revoke', mine.id, '--yes');
     expect(again.code).toBe(1);
+  });
+
+  test('passwd sets the consent password on the running gateway without a restart', async () => {
+    const w = { url: `http://127.0.0.1:${port}`, resource: `http://127.0.0.1:${port}/mcp` } as unknown as OAuthWorld;
+    const clientId = await registerPublicClient(w);
+    const url = authorizeUrl(w, authParams(w, clientId, pkce().challenge));
+    expect(await (await fetch(url)).text()).toContain('must run <code>mcpgw passwd</code>');
+    const r = await runBinary(['passwd', '--config', gw.configPath], { stdin: 'a new secret password\n' });
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n')[0]).toContain('password set');
+    expect(readFileSync(gw.configPath, 'utf8')).toMatch(/\n  password_hash: "?\$argon2id\$/);
+    await waitFor(async () => (await (await fetch(url)).text()).includes('name="password"'), { timeoutMs: 5000, what: 'consent page asks for the password' });
   });
 
   test('commands that need the gateway say so when it is not running', async () => {
