@@ -247,6 +247,15 @@ describe('aggregate (issue 2 §4-§5)', () => {
     expect(JSON.stringify(r2.content)).toContain('modern');
   });
 
+  test('a 2026-07-28 client gets list_changed on its subscriptions/listen stream', async () => {
+    await using modern = await connectV2(gw.mcpUrl, { mode: 'auto' });
+    expect(modern.client.getProtocolEra()).toBe('modern');
+    await modern.client.callTool({ name: 'alpha_add_tool', arguments: { name: 'modern_fresh' } });
+    await waitFor(() => modern.notifications.some((n) => n.method === 'notifications/tools/list_changed'), { timeoutMs: 5000, what: 'modern list_changed' });
+    await waitFor(async () => (await modern.client.listTools({}, { cacheMode: 'no-store' } as never)).tools.some((t) => t.name === 'alpha_modern_fresh'), { timeoutMs: 5000 });
+    await modern.client.callTool({ name: 'alpha_remove_tool', arguments: { name: 'modern_fresh' } });
+  });
+
   test('initialize advertises merged capabilities, mcpgw server info and per-backend instructions [3.1]', async () => {
     await using c = await connectV2(gw.mcpUrl);
     expect(c.client.getServerVersion()?.name).toBe('mcpgw');

@@ -90,6 +90,13 @@ describe('endpoint [spec-checklist 2.1-2.8]', () => {
     await expectHealthy();
   });
 
+  test('request headers over the limit -> 431, server stays healthy', async () => {
+    const res = await post(rpc('tools/list'), { 'x-padding': 'x'.repeat(20_000) });
+    expect(res.status).toBe(431);
+    await res.text();
+    await expectHealthy();
+  });
+
   test('JSON nested deeper than the limit -> 400 -32600', async () => {
     const deep = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"a":' + '['.repeat(100) + ']'.repeat(100) + '}}';
     const res = await post(deep);
