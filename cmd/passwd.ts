@@ -1,9 +1,9 @@
 /** @module `mcpgw passwd`: sets auth.password_hash (argon2id) in gateway.yaml, keeping its comments; also the prompt input the other commands use. */
 import type { Command } from 'commander';
 import { editConfigFile, setValue } from '../src/config/edit.ts';
-import { findConfigPath } from '../src/config/find.ts';
 import { formatIssue, parseConfigText } from '../src/config/load.ts';
 import { errorMessage } from '../src/errors.ts';
+import { locateCliConfig } from './config.ts';
 import type { CliContext } from './context.ts';
 import { printError, type CliIo } from './io.ts';
 
@@ -131,11 +131,9 @@ interface PasswdOptions {
 async function passwd(opts: PasswdOptions, ctx: CliContext, input: PromptInput): Promise<number> {
   const { io } = ctx;
   const env = ctx.deps().env;
-  const found = findConfigPath({ flag: opts.config, env, cwd: process.cwd() });
-  if ('error' in found) {
-    printError(io, found.error, found.hint);
-    return 2;
-  }
+  const configPath = locateCliConfig(opts.config, env, io);
+  if (configPath === undefined) return 2;
+  const found = { path: configPath };
   const read = await readNewPassword(input);
   if (!read.ok) {
     printError(io, read.error, read.hint);

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { findConfigPath } from '../src/config/find.ts';
 import { errorMessage } from '../src/errors.ts';
+import { locateCliConfig } from './config.ts';
 import type { CliContext } from './context.ts';
 import { printError } from './io.ts';
 import { confirm, ok, processInput, PromptInterrupted, type PromptInput } from './passwd.ts';
@@ -168,11 +168,9 @@ function unitPath(user: boolean, env: Readonly<Record<string, string | undefined
 async function systemd(opts: SystemdOptions, ctx: CliContext, input: PromptInput): Promise<number> {
   const { io } = ctx;
   const env = ctx.deps().env;
-  const found = findConfigPath({ flag: opts.config, env, cwd: process.cwd() });
-  if ('error' in found) {
-    printError(io, found.error, found.hint);
-    return 2;
-  }
+  const configPath = locateCliConfig(opts.config, env, io);
+  if (configPath === undefined) return 2;
+  const found = { path: configPath };
   const user = Boolean(opts.user);
   let text = '';
   try {

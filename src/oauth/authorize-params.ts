@@ -5,15 +5,10 @@ import type { Endpoints } from './metadata.ts';
 import { isValidS256Challenge, normalizeScope, resolveResource } from './params.ts';
 import { matchesAnyRedirectUri } from './redirect-uri.ts';
 import { param } from './request.ts';
+import type { RequestBinding } from '../store/auth-requests.ts';
 
 /** A validated authorization request. */
-export interface AuthorizeRequest {
-  clientId: string;
-  redirectUri: string;
-  redirectUriSent: boolean;
-  codeChallenge: string;
-  scope: string;
-  resource: string;
+export interface AuthorizeRequest extends RequestBinding {
   state?: string;
 }
 

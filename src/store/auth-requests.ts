@@ -1,8 +1,8 @@
 /** @module Pending authorization requests: the server-side record a consent POST is bound to (single use). */
 import type { Database } from 'bun:sqlite';
 
-/** What /authorize validated, kept until the owner answers the consent page. */
-export interface AuthRequestRecord {
+/** What an authorization request binds every later step to: client, redirect URI, PKCE challenge, scope, resource. */
+export interface RequestBinding {
   clientId: string;
   redirectUri: string;
   /** Whether the client sent `redirect_uri` (then /token must repeat it, RFC 6749 §4.1.3). */
@@ -10,6 +10,10 @@ export interface AuthRequestRecord {
   codeChallenge: string;
   scope: string;
   resource: string;
+}
+
+/** What /authorize validated, kept until the owner answers the consent page. */
+export interface AuthRequestRecord extends RequestBinding {
   state?: string;
   backendsOffered: string[];
   createdAt: number;

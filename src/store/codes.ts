@@ -1,14 +1,9 @@
 /** @module Authorization codes: stored hashed, single use, bound to client, redirect URI, PKCE challenge and resource. */
 import type { Database } from 'bun:sqlite';
+import type { RequestBinding } from './auth-requests.ts';
 
 /** An issued authorization code (RFC 6749 §4.1.2); `grantId` is set once redeemed. */
-export interface CodeRecord {
-  clientId: string;
-  redirectUri: string;
-  redirectUriSent: boolean;
-  codeChallenge: string;
-  scope: string;
-  resource: string;
+export interface CodeRecord extends RequestBinding {
   backends: string[] | null;
   subject: string;
   createdAt: number;
