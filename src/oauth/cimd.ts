@@ -7,6 +7,7 @@ import { cacheLifetime, cimdUrlProblem, parseClientMetadataDocument, type CimdCl
 import { OAuthError } from './errors.ts';
 import type { AuthSettings } from './settings.ts';
 import { isPublicAddress } from './ssrf.ts';
+import { PINNED_CLIENT_DOCUMENTS } from './pinned-clients.ts';
 
 /** How long past freshness a cached document may still be used when refetching fails. */
 const MAX_STALE = 24 * 60 * 60 * 1000;
@@ -45,11 +46,23 @@ export function createCimdResolver(cfg: AuthSettings['cimd'], deps: Pick<Deps, '
         deps.log.warn('client metadata refetch failed; using cached copy', { client_id: clientId, error: errorMessage(err) });
         return hit.client;
       }
+      const pinned = pinnedClient(clientId);
+      if (pinned) {
+        deps.log.info('client metadata fetch failed; using the pinned copy', { client_id: clientId, error: errorMessage(err) });
+        return pinned;
+      }
       deps.log.warn('client metadata document refused', { client_id: clientId, error: errorMessage(err) });
       if (err instanceof OAuthError) throw err;
       throw new OAuthError('invalid_client', 'client metadata document could not be fetched', 400, { cause: err });
     }
   };
+}
+
+function pinnedClient(clientId: string): CimdClient | undefined {
+  const doc = PINNED_CLIENT_DOCUMENTS[clientId];
+  if (!doc) return undefined;
+  const parsed = parseClientMetadataDocument(doc, clientId);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 async function fetchDocument(
