@@ -20,10 +20,11 @@ let events: { alpha: string; beta: string };
 beforeAll(async () => {
   const dir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'mcpgw-agg-'));
   events = { alpha: join(dir, 'alpha.jsonl'), beta: join(dir, 'beta.jsonl') };
-  [beta, sse, evhttp] = await Promise.all([
-    spawnBackend({ http: true, name: 'beta', events: events.beta }),
-    spawnBackend({ sse: true, name: 'sse' }),
-    startEverything('streamableHttp'),
+  // each child is kept as soon as it is up, so afterAll stops it even when another one failed to start
+  await Promise.all([
+    spawnBackend({ http: true, name: 'beta', events: events.beta }).then((b) => (beta = b)),
+    spawnBackend({ sse: true, name: 'sse' }).then((b) => (sse = b)),
+    startEverything('streamableHttp').then((e) => (evhttp = e)),
   ]);
   gw = await startGatewayProcess((d) =>
     baseConfig(d, {
