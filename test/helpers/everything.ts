@@ -32,7 +32,10 @@ export async function startEverything(mode: 'streamableHttp' | 'sse'): Promise<E
   const deadline = Date.now() + 15_000;
   let pending = reader.read();
   while (!/port \d+/i.test(seen)) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`server-everything did not start: ${seen}`);
+    if (Date.now() > deadline || proc.exitCode !== null) {
+      proc.kill('SIGKILL');
+      throw new Error(`server-everything did not start: ${seen}`);
+    }
     const next = await Promise.race([pending, Bun.sleep(200).then(() => undefined)]);
     if (!next) continue;
     if (next.done) break;
