@@ -112,8 +112,6 @@ export function databasePath(dataDir: string): string {
 
 export interface GatewayOptions {
   version: string;
-  /** Wait for the first connection attempt of every backend before listening (tests). */
-  waitForBackends?: boolean;
 }
 
 /** Starts the gateway: connects backends in parallel (never blocking on them) and listens. */
@@ -123,7 +121,6 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
   const naming = { separator: config.naming.separator, maxLength: config.naming.max_length };
   const aggregator = new Aggregator(naming, deps);
   await aggregator.configure(backendSpecs(config), naming);
-  if (opts.waitForBackends) await aggregator.pool.settled();
   const { host, port } = parseListen(config.listen);
   let current = config;
   const inflight = { count: 0 };

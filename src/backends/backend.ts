@@ -3,7 +3,7 @@
  * keep it fresh on the backend's own list_changed, reconnect with capped exponential backoff and
  * jitter, and forward requests with progress, cancellation and a per-call timeout.
  */
-import { Client, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import { Client, type Transport } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';

@@ -42,11 +42,6 @@ export class BackendPool {
     return { added, removed, changed };
   }
 
-  /** Resolves when every backend's current connection attempt has settled. */
-  async settled(): Promise<void> {
-    await Promise.all([...this.backends.values()].map((b) => b.ready()));
-  }
-
   get(name: string): Backend | undefined {
     return this.backends.get(name);
   }

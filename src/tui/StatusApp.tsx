@@ -1,5 +1,5 @@
 /** @module The live `mcpgw status` dashboard: polls a snapshot source, redraws, `q` quits. */
-import React, { useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Box, Text, render, renderToString, useApp, useInput } from 'ink';
 import type { StatusSnapshot } from './events.ts';
 import { StatusView } from './StatusView.tsx';

@@ -210,9 +210,8 @@ describe('oauth through the binary', () => {
     await client.close();
     const dir = gw.dir;
     expect(await gw.stop()).toBe(0);
-    gw = await startGatewayProcess(() => config);
+    await start();
     expect(gw.dir).not.toBe(dir); // a new temp dir holds the config; data_dir is the same absolute path
-    await gw.waitForLog(() => gw.logs.filter((l) => l.msg === 'backend up').length >= 2, 30_000);
     await using again = await connectV2(gw.mcpUrl, { headers: { authorization: `Bearer ${provider.tokens()!.access_token}` } });
     expect((await again.client.listTools()).tools.length).toBe(before);
     const refreshed = await postForm(world(), '/token', { grant_type: 'refresh_token', refresh_token: provider.tokens()!.refresh_token!, client_id: provider.clientInformation()!.client_id });

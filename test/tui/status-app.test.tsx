@@ -1,5 +1,4 @@
 import { expect, test } from 'bun:test';
-import React from 'react';
 import { render } from 'ink-testing-library';
 import { StatusApp } from '../../src/tui/StatusApp.tsx';
 import type { StatusSnapshot } from '../../src/tui/events.ts';
