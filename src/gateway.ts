@@ -1,41 +1,41 @@
 /**
- * @module Composition root: config -> backends -> aggregator -> /mcp endpoint -> Bun.serve.
- * Returns a handle to reload the config, read status and stop gracefully.
+ * @module Composition root: config -> backends -> aggregator -> MCP endpoints -> route table, with
+ * the database, clock, spawn and fetch injected and no socket. `cmd/serve.ts` puts `fetch` behind
+ * Bun.serve; tests call it in-process.
  */
-import { mkdirSync, chmodSync } from 'node:fs';
-import type { BackendOptions, BackendStatus } from './backends/backend.ts';
+import type { BackendOptions } from './backends/backend.ts';
 import { isLoopbackHost, parseListen, type BackendConfig, type Config } from './config/schema.ts';
 import type { Deps } from './deps.ts';
-import { Aggregator, type BackendSpec, type CallRecord, type Grant } from './mcp/aggregator.ts';
+import { Aggregator, type BackendSpec, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
-import { createRoutes, type Authenticator } from './http/routes.ts';
+import { createRoutes, type Authenticator, type GatewaySnapshot } from './http/routes.ts';
 import { join } from 'node:path';
 import { createAuthServer, type Principal } from './oauth/server.ts';
-import { openStore, type Database } from './store/db.ts';
+import type { Database } from './store/db.ts';
 
+export type { GatewaySnapshot } from './http/routes.ts';
+
+/** A running gateway without a socket. */
 export interface Gateway {
-  /** The base URL the server is bound to (http://host:port). */
-  url: string;
-  port: number;
+  /** Serves one HTTP request; `clientIp` is the TCP peer (for sign-in throttling). */
+  fetch(req: Request, clientIp?: string): Promise<Response>;
   publicUrl: string;
   aggregator: Aggregator;
   endpoint: McpEndpoint;
-  /** Applies a new config's backends and naming without dropping sessions. */
+  /** Applies a new config's backends, naming, password and public URL without dropping sessions. */
   reload(config: Config): Promise<{ added: string[]; removed: string[]; changed: string[] }>;
   /** Live state for `mcpgw status` and `backends list` (over the admin socket). */
   snapshot(): GatewaySnapshot;
-  /** Stops accepting, lets in-flight requests finish up to `graceMs`, closes backends. */
-  stop(graceMs?: number): Promise<void>;
+  /** Lets in-flight requests finish up to `graceMs`, answers the rest with an error, closes backends. */
+  close(graceMs?: number): Promise<void>;
 }
 
-/** What the admin socket's /status returns (the shape `mcpgw status --json` prints). */
-export interface GatewaySnapshot {
+export interface GatewayOptions {
   version: string;
-  uptime_s: number;
-  sessions: number;
-  calls_per_minute: number;
-  backends: BackendStatus[];
-  recent_calls: CallRecord[];
+  /** The port the listener is bound to (public_url and allowed hosts use it when `listen` says port 0). */
+  port: number;
+  /** The store; sessions and last known catalogs are kept here. Without it nothing survives a restart. */
+  db?: Database;
 }
 
 /** The options a Backend gets from a backend's config entry. */
@@ -73,13 +73,11 @@ export function allowedHosts(config: Config, port: number): Set<string> {
   return hosts;
 }
 
-const ALL: Grant = { key: 'anonymous', backends: null };
+function allowedOrigins(config: Config, publicUrl: string): Set<string> {
+  return new Set([new URL(publicUrl).origin.toLowerCase(), ...config.http.allowed_origins.map((o) => o.toLowerCase())]);
+}
 
-// Between binding the port and mounting the authorization server (a few ms), nothing is served.
-const starting: Authenticator = {
-  routes: async () => Response.json({ error: 'temporarily_unavailable' }, { status: 503, headers: { 'retry-after': '1' } }),
-  authenticate: async () => ({ ok: false, response: Response.json({ error: 'temporarily_unavailable' }, { status: 503, headers: { 'retry-after': '1' } }) }),
-};
+const ALL: Grant = { key: 'anonymous', backends: null };
 
 /** `auth.mode: none` (loopback only, enforced by the config schema): every caller may use every backend. */
 export const noAuth: Authenticator = {
@@ -89,20 +87,7 @@ export const noAuth: Authenticator = {
 
 /** The caller's grant as the MCP layer sees it; sessions are bound to `key`. */
 export function grantOf(p: Principal): Grant {
-  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, backends: p.backends };
-}
-
-/** Mounts the OAuth authorization server and bearer check (auth.mode oauth) on the gateway's database. */
-async function oauthAuthenticator(config: Config, publicUrl: string, db: Database, deps: Deps, backendNames: () => string[]): Promise<Authenticator & { close(): void }> {
-  const server = await createAuthServer({ settings: config.auth, publicUrl, db, dataDir: config.data_dir, backendNames, deps });
-  return {
-    routes: (req, ip) => server.handle(req, ip),
-    authenticate: async (req) => {
-      const r = await server.authenticate(req);
-      return r.ok ? { ok: true, grant: grantOf(r.principal) } : r;
-    },
-    close: () => server.close(),
-  };
+  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, grantId: p.grantId, backends: p.backends };
 }
 
 /** Path of the SQLite database in data_dir. */
@@ -110,68 +95,63 @@ export function databasePath(dataDir: string): string {
   return join(dataDir, 'mcpgw.db');
 }
 
-export interface GatewayOptions {
-  version: string;
-}
-
-/** Starts the gateway: connects backends in parallel (never blocking on them) and listens. */
-export async function startGateway(config: Config, deps: Deps, opts: GatewayOptions): Promise<Gateway> {
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  chmodSync(config.data_dir, 0o700);
+/** Builds the gateway: backends connect in the background (never blocking), the route table is ready at once. */
+export async function createGateway(config: Config, deps: Deps, opts: GatewayOptions): Promise<Gateway> {
   const naming = { separator: config.naming.separator, maxLength: config.naming.max_length };
-  const aggregator = new Aggregator(naming, deps);
+  const aggregator = new Aggregator(naming, deps, deps.log, opts.db);
   await aggregator.configure(backendSpecs(config), naming);
-  const { host, port } = parseListen(config.listen);
   let current = config;
   const inflight = { count: 0 };
   const startedAt = deps.clock.now();
-  let endpoint!: McpEndpoint;
-  const snapshot = (): GatewaySnapshot => ({
-    version: opts.version,
-    uptime_s: Math.round((deps.clock.now() - startedAt) / 1000),
-    sessions: endpoint.sessionCount,
-    calls_per_minute: aggregator.callsPerMinute(),
-    backends: aggregator.pool.list().map((b) => b.status()),
-    recent_calls: aggregator.recentCalls.slice(-10),
-  });
-  let auth: Authenticator = starting;
-  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot });
-  const server = Bun.serve({
-    hostname: host,
-    port,
-    // Long tool calls and GET streams carry keep-alive comments well inside this bound (Bun's default is 10 s).
-    idleTimeout: 255,
-    maxRequestBodySize: config.http.max_body_bytes + 1024,
-    fetch: (req, srv) => routes(req, srv.requestIP(req)?.address ?? ''),
-  });
-  const boundPort = server.port ?? port;
-  const publicUrl = fixPort(config.public_url, port, boundPort);
-  endpoint = new McpEndpoint(
+  const publicUrl = fixPort(config.public_url, parseListen(config.listen).port, opts.port);
+  const endpoint = new McpEndpoint(
     aggregator,
     {
       version: opts.version,
-      allowedOrigins: new Set([new URL(publicUrl).origin.toLowerCase(), ...config.http.allowed_origins.map((o) => o.toLowerCase())]),
-      allowedHosts: allowedHosts({ ...config, public_url: publicUrl }, boundPort),
+      allowedOrigins: allowedOrigins(config, publicUrl),
+      allowedHosts: allowedHosts({ ...config, public_url: publicUrl }, opts.port),
       maxBodyBytes: config.http.max_body_bytes,
       maxJsonDepth: config.http.max_json_depth,
       maxHeaderBytes: config.http.max_header_bytes,
       keepAliveMs: config.http.sse_keepalive,
-      sessionIdleMs: 60 * 60_000,
-      maxSessions: 1000,
+      streamBufferBytes: config.http.stream_buffer_bytes,
+      sessionIdleMs: config.http.session_idle,
+      maxSessions: config.http.max_sessions,
+      maxSessionsPerGrant: config.http.max_sessions_per_grant,
     },
     deps,
+    opts.db,
   );
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  let db: Database | undefined;
-  let oauth: (Authenticator & { close(): void }) | undefined;
+  const snapshot = (): GatewaySnapshot => ({
+    version: opts.version,
+    uptime_s: Math.round((deps.clock.now() - startedAt) / 1000),
+    sessions: endpoint.sessionCount,
+    streams: { ...endpoint.stats },
+    calls_per_minute: aggregator.callsPerMinute(),
+    backends: aggregator.pool.list().map((b) => b.status()),
+    recent_calls: aggregator.recentCalls.slice(-10),
+  });
+  let auth: Authenticator = noAuth;
+  let closeAuth = () => {};
   if (config.auth.mode === 'oauth') {
-    db = openStore(databasePath(config.data_dir));
-    oauth = await oauthAuthenticator(config, publicUrl, db, deps, () => Object.keys(current.backends).filter((n) => current.backends[n].enabled));
+    if (!opts.db) throw new Error('auth.mode oauth needs the database');
+    const server = await createAuthServer({ settings: config.auth, publicUrl, db: opts.db, dataDir: config.data_dir, backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled), deps });
+    auth = {
+      routes: (req, ip) => server.handle(req, ip),
+      authenticate: async (req) => {
+        const r = await server.authenticate(req);
+        return r.ok ? { ok: true, grant: grantOf(r.principal) } : r;
+      },
+    };
+    const revoked = (server as { onRevoked?: (fn: (ids: string[]) => void) => () => void }).onRevoked?.((ids) => {
+      const n = endpoint.revokeGrants(ids);
+      if (n > 0) deps.log.info('revoked grant: sessions and streams closed', { sessions: n });
+    });
+    closeAuth = () => (revoked?.(), server.close());
   }
-  auth = oauth ?? noAuth;
+  const routes = createRoutes({ aggregator, endpoint, auth, deps, inflight, snapshot });
   return {
-    url,
-    port: boundPort,
+    fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,
     aggregator,
     endpoint,
@@ -182,17 +162,15 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
       config.auth.password_hash = next.auth.password_hash;
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
     },
-    async stop(graceMs = current.http.shutdown_grace) {
-      void server.stop(false);
+    async close(graceMs = current.http.shutdown_grace) {
       const deadline = deps.clock.now() + graceMs;
       // SSE responses return before their call ends, so in-flight means calls forwarded to backends.
       while ((inflight.count > 0 || aggregator.activeCalls > 0) && deps.clock.now() < deadline) await Bun.sleep(50);
-      await Bun.sleep(100);
-      server.stop(true);
       await endpoint.close();
+      // Calls still running were answered with an error by endpoint.close(); let those answers go out.
+      await Bun.sleep(50);
       await aggregator.pool.close();
-      oauth?.close();
-      db?.close();
+      closeAuth();
     },
   };
 }

@@ -156,6 +156,10 @@ const httpSchema = z.strictObject({
   max_header_bytes: int(1).default(16384),
   sse_keepalive: durationOr('15s'),
   shutdown_grace: durationOr('10s'),
+  stream_buffer_bytes: int(1024).default(1024 * 1024),
+  session_idle: durationOr('24h'),
+  max_sessions: int(1).default(10_000),
+  max_sessions_per_grant: int(1).default(100),
 });
 
 const toolsSchema = z.strictObject({

@@ -1,9 +1,22 @@
 /** @module The route table: every path, method and handler on one screen. */
+import type { BackendStatus } from '../backends/backend.ts';
 import type { Deps } from '../deps.ts';
-import type { Aggregator, Grant } from '../mcp/aggregator.ts';
+import type { Aggregator, CallRecord, Grant } from '../mcp/aggregator.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
-import type { GatewaySnapshot } from '../gateway.ts';
+import type { StreamStats } from '../mcp/streams.ts';
 import { internalError, jsonError } from './respond.ts';
+
+/** What the admin socket's /status returns (the shape `mcpgw status --json` prints). */
+export interface GatewaySnapshot {
+  version: string;
+  uptime_s: number;
+  sessions: number;
+  /** Open SSE streams, notifications dropped for clients that did not read, clients disconnected for it. */
+  streams: StreamStats;
+  calls_per_minute: number;
+  backends: BackendStatus[];
+  recent_calls: CallRecord[];
+}
 
 /** The seam the OAuth layer fills: its own routes, and the bearer check in front of /mcp and /status. */
 export interface Authenticator {
@@ -15,7 +28,7 @@ export interface Authenticator {
 
 export interface RouteDeps {
   aggregator: Aggregator;
-  endpoint: () => McpEndpoint;
+  endpoint: McpEndpoint;
   auth: Authenticator;
   deps: Deps;
   inflight: { count: number };
@@ -40,11 +53,17 @@ async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Resp
   const { pathname } = new URL(req.url);
   if (pathname === '/health' && req.method === 'GET') return health(r);
   if (pathname === '/mcp' || pathname === '/mcp/') {
-    const endpoint = r.endpoint();
+    const endpoint = r.endpoint;
     // Preflights carry no credentials; everything else meets the bearer check before any other check (spec-checklist §1.1).
     if (req.method === 'OPTIONS') return endpoint.preflight(req);
     const auth = await r.auth.authenticate(req);
     return endpoint.withCors(req, auth.ok ? await endpoint.handle(req, auth.grant) : auth.response);
+  }
+  // The deprecated HTTP+SSE transport (2024-11-05) for SSE-only clients, behind the same bearer check (spec-checklist §2.11).
+  if ((pathname === '/sse' && req.method === 'GET') || (pathname === '/messages' && req.method === 'POST')) {
+    const auth = await r.auth.authenticate(req);
+    if (!auth.ok) return auth.response;
+    return pathname === '/sse' ? r.endpoint.openSseTransport(req, auth.grant) : r.endpoint.postSseMessage(req, auth.grant);
   }
   if (pathname === '/status' && req.method === 'GET') {
     const auth = await r.auth.authenticate(req);

@@ -4,13 +4,15 @@
  * list_changed, resources/updated and logging between clients and backends.
  */
 import { ProtocolError } from '@modelcontextprotocol/server';
-import type { BackendHooks, BackendOptions } from '../backends/backend.ts';
+import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { buildView, exposeContentUris, routeUri, tagOf, type BackendCatalog, type ExposurePolicy, type Route, type View } from './catalog.ts';
 import { exposeUri, type NamingOptions } from './names.ts';
+import type { Database } from '../store/db.ts';
+import { deleteCatalogsExcept, loadCatalogs, saveCatalog, type StoredCatalog } from '../store/catalogs.ts';
 
 type Json = Record<string, unknown>;
 export type ListKind = 'tools' | 'prompts' | 'resources';
@@ -26,6 +28,8 @@ export interface Grant {
   /** Stable key of the caller (token subject + client id), for remembered client capabilities. */
   key: string;
   clientId?: string;
+  /** The grant's id in the store, for revocation (absent with auth.mode none). */
+  grantId?: string;
   /** null = every backend. */
   backends: string[] | null;
 }
@@ -88,12 +92,28 @@ export class Aggregator {
   /** Called after the view changed, with the kinds that changed (for modern subscription streams). */
   onListChanged?: (kinds: ListKind[]) => void;
   onResourceUpdated?: (uri: string) => void;
+  /** The last catalog each backend returned (also persisted): lists stay whole while a backend reconnects. */
+  private readonly known = new Map<string, StoredCatalog>();
+  /** Serialized lists per grant scope, rebuilt lazily after the view changes. */
+  private serialized = new Map<string, string>();
+  private pendingKinds = new Set<ListKind>();
+  private coalesceTimer?: ReturnType<typeof setTimeout>;
+  /** Minimum spacing of list_changed notifications per kind (issue 7 item 4). */
+  listChangedSpacingMs = 250;
 
   constructor(
     private naming: NamingOptions,
     private readonly deps: Deps,
     private readonly log: Logger = deps.log,
+    private readonly db?: Database,
   ) {
+    if (db) {
+      try {
+        for (const [name, c] of loadCatalogs(db)) this.known.set(name, c);
+      } catch (err) {
+        this.log.warn('could not read the stored backend catalogs', { error: errorMessage(err) });
+      }
+    }
     const hooks: BackendHooks = {
       changed: () => this.rebuild(),
       notification: (name, method, params) => this.fromBackend(name, method, params),
@@ -107,20 +127,29 @@ export class Aggregator {
   async configure(specs: BackendSpec[], naming: NamingOptions): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     this.specs = new Map(specs.map((s) => [s.options.name, s]));
     this.naming = naming;
+    for (const name of [...this.known.keys()]) if (!this.specs.has(name)) this.known.delete(name);
+    if (this.db) this.persistSafely(() => deleteCatalogsExcept(this.db!, [...this.specs.keys()]));
     const diff = await this.pool.apply(specs.map((s) => s.options));
     this.rebuild();
     return diff;
   }
 
-  /** Recomputes the view and tells sessions about the lists that changed. */
+  /**
+   * Recomputes the view and tells sessions about the lists that changed. A backend that is down or
+   * still connecting keeps its last known catalog, so its tools do not vanish and reappear on every
+   * restart (and a call gets an error naming the backend, not "Unknown tool").
+   */
   rebuild(): void {
     const catalogs: BackendCatalog[] = [];
     for (const b of this.pool.list()) {
       const spec = this.specs.get(b.name);
-      if (!spec || b.state !== 'up') continue;
-      catalogs.push({ name: b.name, policy: spec.policy, ...b.catalog });
+      if (!spec || b.state === 'disabled') continue;
+      if (b.state === 'up') this.remember(b.name, b);
+      const known = this.known.get(b.name);
+      if (known) catalogs.push({ name: b.name, policy: spec.policy, ...known.catalog });
     }
     this.view = buildView(catalogs, this.naming);
+    this.serialized = new Map();
     for (const c of this.view.collisions) {
       this.log.warn('name collision resolved', { name: c.name, kept_backend: c.kept.backend, kept_tool: c.kept.original, renamed_backend: c.renamed.backend, renamed_tool: c.renamed.original, exposed: c.renamed.exposed });
     }
@@ -133,26 +162,63 @@ export class Aggregator {
     const changed = (Object.keys(next) as ListKind[]).filter((k) => next[k] !== this.signatures[k]);
     this.signatures = next;
     if (changed.length === 0) return;
-    for (const sink of this.sinks) for (const kind of changed) safe(() => sink.listChanged(kind));
-    this.onListChanged?.(changed);
+    for (const k of changed) this.pendingKinds.add(k);
+    if (!this.coalesceTimer) this.flushListChanged();
+  }
+
+  /** Sends the pending list_changed kinds now, then at most once per spacing window (coalesced). */
+  private flushListChanged(): void {
+    this.coalesceTimer = undefined;
+    if (this.pendingKinds.size === 0) return;
+    const kinds = [...this.pendingKinds];
+    this.pendingKinds.clear();
+    for (const sink of this.sinks) for (const kind of kinds) safe(() => sink.listChanged(kind));
+    this.onListChanged?.(kinds);
+    this.coalesceTimer = setTimeout(() => this.flushListChanged(), this.listChangedSpacingMs);
+    this.coalesceTimer.unref?.();
+  }
+
+  /** Keeps an up backend's catalog as its last known one (in memory, and in the database when it changed). */
+  private remember(name: string, b: { catalog: Catalog; capabilities: Json; instructions?: string; serverName?: string }): void {
+    const catalog = { tools: b.catalog.tools, prompts: b.catalog.prompts, resources: b.catalog.resources, templates: b.catalog.templates };
+    const prev = this.known.get(name);
+    if (prev && prev.catalog.tools === catalog.tools && prev.catalog.prompts === catalog.prompts && prev.catalog.resources === catalog.resources && prev.catalog.templates === catalog.templates) return;
+    const rec: StoredCatalog = { catalog, capabilities: b.capabilities, instructions: b.instructions, serverName: b.serverName, updatedAt: this.deps.clock.now() };
+    this.known.set(name, rec);
+    if (this.db) this.persistSafely(() => saveCatalog(this.db!, name, rec));
+  }
+
+  private persistSafely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.warn('could not store backend catalogs', { error: errorMessage(err) });
+    }
   }
 
   private allowed(grant: Grant, backend: string): boolean {
     return grant.backends === null || grant.backends.includes(backend);
   }
 
-  /** Merged capabilities: what at least one up backend offers, plus listChanged; tools always. */
+  /**
+   * Everything mcpgw can serve, whatever the backends' state at this moment: a session opened while
+   * a backend is still connecting must not lose prompts/resources/completions for its whole life
+   * (issue 7 fault 4; spec-checklist §3.1). Lists show the current catalog.
+   */
   capabilities(): Json {
-    const caps: Json = { tools: { listChanged: true } };
-    for (const b of this.pool.list()) {
-      if (b.state !== 'up') continue;
-      const c = b.capabilities;
-      if (c.prompts) caps.prompts = { listChanged: true };
-      if (c.resources) caps.resources = { listChanged: true, subscribe: Boolean((caps.resources as Json | undefined)?.subscribe) || Boolean((c.resources as Json).subscribe) };
-      if (c.logging) caps.logging = {};
-      if (c.completions) caps.completions = {};
+    return { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { subscribe: true, listChanged: true }, completions: {}, logging: {} };
+  }
+
+  /** The list of `kind` a grant may see, serialized once per grant scope until the view changes. */
+  listJson(kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', grant: Grant): string {
+    const key = `${kind}\u0000${grant.backends === null ? '*' : grant.backends.join(',')}`;
+    let text = this.serialized.get(key);
+    if (text === undefined) {
+      const items = kind === 'tools' ? this.listTools(grant) : kind === 'prompts' ? this.listPrompts(grant) : kind === 'resources' ? this.listResources(grant) : this.listTemplates(grant);
+      text = JSON.stringify(items);
+      this.serialized.set(key, text);
     }
-    return caps;
+    return text;
   }
 
   /** The `instructions` text: one line per backend plus their own instructions, bounded. */
@@ -335,6 +401,7 @@ export class Aggregator {
   private async forward(route: Route, method: string, params: Json, ctx: CallContext): Promise<Json> {
     const backend = this.pool.get(route.backend);
     if (!backend) throw new GatewayError('backend_unavailable', `backend '${route.backend}' is not configured`);
+    if (backend.state !== 'up') throw unavailable(backend, this.deps.clock.now());
     const { _meta, ...rest } = params as { _meta?: Json };
     const { progressToken, ...meta } = _meta ?? {};
     const fwd: Json = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
@@ -389,6 +456,16 @@ export class Aggregator {
       }
     }
   }
+}
+
+/** The error for a call to a backend that is down or still connecting: its name, last error and next retry. */
+function unavailable(b: Backend, now: number): GatewayError {
+  const st = b.status() as ReturnType<Backend['status']> & { nextRetryAt?: string };
+  const parts = [`backend '${b.name}' is ${b.state === 'connecting' ? 'still connecting' : b.state}`];
+  if (st.lastError) parts.push(`last error: ${st.lastError}`);
+  if (st.nextRetryAt) parts.push(`next retry in ${Math.max(0, Math.ceil((Date.parse(st.nextRetryAt) - now) / 1000))} s`);
+  else if (b.state === 'connecting') parts.push('try again in a few seconds');
+  return new GatewayError('backend_unavailable', parts.join('; '), { detail: { backend: b.name } });
 }
 
 /** A backend's JSON-RPC error goes back as is, with the backend named in `data`. */

@@ -1,14 +1,20 @@
 /**
- * @module The client-facing Streamable HTTP endpoint `/mcp` (MCP 2025-03-26 … 2025-11-25 and
- * 2026-07-28 on one URL): Origin/Host checks, body limits, JSON parsing, stateful legacy sessions,
- * stateless legacy requests, and modern per-request calls through the SDK's createMcpHandler.
- * The bearer check runs before this (see http/routes.ts).
+ * @module The client-facing MCP endpoints. `/mcp` is Streamable HTTP for both eras: 2024-11-05 …
+ * 2025-11-25 through mcpgw's own router (sessions as small records, JSON answers that upgrade to SSE
+ * only when the backend streams first), 2026-07-28 through the SDK's per-request handler. `/sse` +
+ * `/messages` is the deprecated HTTP+SSE transport (spec-checklist §2.11). Origin/Host checks and
+ * body limits first; the bearer check runs before this (see http/routes.ts).
  */
-import { WebStandardStreamableHTTPServerTransport, createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
+import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
-import { errorMessage } from '../errors.ts';
-import type { Aggregator, Grant, ListKind, SessionSink } from './aggregator.ts';
+import { GatewayError, errorMessage } from '../errors.ts';
+import type { Aggregator, Grant } from './aggregator.ts';
+import { ClientRequests } from './relay.ts';
+import { LEGACY_VERSIONS, RPC, RawResult, Router, type RequestContext } from './router.ts';
 import { createMcpServer } from './server.ts';
+import { SessionTable, type Session } from './sessions.ts';
+import { EventStream, setKeepAlivePeriod, sseResponse, type StreamStats } from './streams.ts';
 
 type Json = Record<string, unknown>;
 
@@ -22,14 +28,10 @@ export interface EndpointOptions {
   maxJsonDepth: number;
   maxHeaderBytes: number;
   keepAliveMs: number;
+  streamBufferBytes: number;
   sessionIdleMs: number;
   maxSessions: number;
-}
-
-interface LegacySession extends SessionSink {
-  transport: WebStandardStreamableHTTPServerTransport;
-  lastActive: number;
-  close(): Promise<void>;
+  maxSessionsPerGrant: number;
 }
 
 /** JSON-RPC error response with an HTTP status; never a stack trace. */
@@ -48,11 +50,12 @@ export function jsonDepth(value: unknown, limit: number, depth = 0): number {
   return max;
 }
 
-/** Reads at most `max` bytes of a body; undefined when it is larger. */
+/** Reads at most `max` bytes of a body; undefined when it is larger (a declared length is refused unread). */
 async function readBounded(req: Request, max: number): Promise<string | undefined> {
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (declared > max) return undefined;
   if (!req.body) return '';
+  if (declared >= 0) return req.text();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -66,25 +69,61 @@ async function readBounded(req: Request, max: number): Promise<string | undefine
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
-function isRequestMessage(m: unknown): boolean {
-  return Boolean(m && typeof m === 'object' && 'method' in (m as Json) && 'id' in (m as Json));
+/** Maps anything thrown while answering to a JSON-RPC error object: the one mapper of this wire. */
+export function toRpcError(err: unknown, deps: Pick<Deps, 'log' | 'random'>): Json {
+  const e = err as { code?: unknown; message?: unknown; data?: unknown };
+  if (err instanceof GatewayError) return { code: RPC.internalError, message: `mcpgw: ${err.message}`, data: { reason: err.code, ...(err.detail ?? {}) } };
+  if (typeof e?.code === 'number' && Number.isSafeInteger(e.code)) return { code: e.code, message: String(e.message ?? 'error').replace(/^MCP error -?\d+: /, ''), ...(e.data !== undefined ? { data: e.data } : {}) };
+  const logId = Buffer.from(deps.random(6)).toString('hex');
+  deps.log.error('request failed', { log_id: logId, error: errorMessage(err) });
+  return { code: RPC.internalError, message: `Internal error (log id ${logId})` };
 }
 
-/** The /mcp endpoint; a class because it owns the session table. */
+function isRequest(m: Json): boolean {
+  return typeof m.method === 'string' && 'id' in m;
+}
+function isResponse(m: Json): boolean {
+  return m.method === undefined && 'id' in m && ('result' in m || 'error' in m);
+}
+function validMessage(m: unknown): m is Json {
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return false;
+  const j = m as Json;
+  if (j.jsonrpc !== '2.0') return false;
+  if (j.id !== undefined && typeof j.id !== 'string' && typeof j.id !== 'number') return false;
+  return typeof j.method === 'string' || isResponse(j);
+}
+
+const MODERN_META = 'io.modelcontextprotocol/protocolVersion';
+
+/** The MCP endpoints; a class because it owns the session table and the streams. */
 export class McpEndpoint {
-  private readonly sessions = new Map<string, LegacySession>();
+  readonly sessions: SessionTable;
+  readonly stats: StreamStats = { open: 0, dropped: 0, disconnected: 0 };
+  private readonly router: Router;
+  private readonly clientRequests: ClientRequests;
   private readonly modern: McpHttpHandler;
   private readonly sweeper: ReturnType<typeof setInterval>;
+  /** In-flight requests by `<grant>\0<session>\0<id>`, for notifications/cancelled. */
+  private readonly inflight = new Map<string, AbortController>();
+  /** Declared client capabilities by grant, from its last initialize (for stateless requests; spec-checklist §2.8). */
+  private readonly rememberedCaps = new Map<string, Json>();
 
   constructor(
     private readonly agg: Aggregator,
-    private readonly opts: EndpointOptions,
+    private opts: EndpointOptions,
     private readonly deps: Deps,
+    db?: Database,
   ) {
-    this.modern = createMcpHandler((ctx) => createMcpServer(agg, grantOf(ctx.authInfo), { version: opts.version, era: 'modern' }), {
+    setKeepAlivePeriod(opts.keepAliveMs);
+    this.clientRequests = new ClientRequests(`mcpgw-${Buffer.from(deps.random(4)).toString('hex')}`);
+    this.router = new Router(agg, this.clientRequests, { version: opts.version });
+    this.sessions = new SessionTable({ idleMs: opts.sessionIdleMs, max: opts.maxSessions, perGrant: opts.maxSessionsPerGrant }, deps.clock, deps.log, db);
+    this.sessions.onEnd = (s) => void this.agg.removeSink(s).catch(() => {});
+    this.sessions.onRevive = (s) => this.revive(s);
+    this.modern = createMcpHandler((ctx) => createMcpServer(agg, grantOfAuth(ctx.authInfo), { version: opts.version, era: 'modern' }), {
       legacy: 'reject',
       keepAliveMs: opts.keepAliveMs,
       maxRequestBodySize: opts.maxBodyBytes,
@@ -96,19 +135,29 @@ export class McpEndpoint {
       if (kinds.includes('resources')) this.modern.notify.resourcesChanged();
     };
     agg.onResourceUpdated = (uri) => this.modern.notify.resourceUpdated(uri);
-    this.sweeper = setInterval(() => void this.sweep(), Math.min(60_000, opts.sessionIdleMs));
+    this.sweeper = setInterval(() => this.sessions.sweep(), Math.min(60_000, opts.sessionIdleMs));
     this.sweeper.unref?.();
   }
 
-  /** Number of open legacy sessions. */
+  /** Number of open sessions. */
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Applies new host/origin rules (public_url changed) without dropping sessions. */
+  setAllowed(allowedHosts: Set<string>, allowedOrigins: Set<string>): void {
+    this.opts = { ...this.opts, allowedHosts, allowedOrigins };
+  }
+
+  /** Ends the sessions and streams of revoked grants at once (issue 7 item 6). */
+  revokeGrants(grantIds: string[]): number {
+    return this.sessions.endGrants(new Set(grantIds));
   }
 
   /** CORS preflight for browser clients (MCP Inspector direct mode), for allowed origins only (spec-checklist §2.7). */
   preflight(req: Request): Response {
     const origin = req.headers.get('origin');
-    if (!origin || !this.opts.allowedOrigins.has(origin.toLowerCase())) return rpcError(403, -32600, 'Forbidden: Origin not allowed', { reason: 'forbidden_origin' });
+    if (!origin || !this.opts.allowedOrigins.has(origin.toLowerCase())) return rpcError(403, RPC.invalidRequest, 'Forbidden: Origin not allowed', { reason: 'forbidden_origin' });
     return new Response(null, {
       status: 204,
       headers: {
@@ -124,9 +173,8 @@ export class McpEndpoint {
   withCors(req: Request, res: Response): Response {
     const origin = req.headers.get('origin');
     if (!origin || !this.opts.allowedOrigins.has(origin.toLowerCase())) return res;
-    const headers = new Headers(res.headers);
-    for (const [k, v] of Object.entries(this.corsHeaders(origin))) headers.set(k, v);
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    for (const [k, v] of Object.entries(this.corsHeaders(origin))) res.headers.set(k, v);
+    return res;
   }
 
   private corsHeaders(origin: string): Record<string, string> {
@@ -135,159 +183,300 @@ export class McpEndpoint {
 
   /** Serves one request to /mcp for an already authenticated caller. */
   async handle(req: Request, grant: Grant): Promise<Response> {
-    const rejected = this.checkOriginAndHost(req);
+    const rejected = this.checkRequest(req);
     if (rejected) return rejected;
-    let headerBytes = 0;
-    req.headers.forEach((v, k) => void (headerBytes += k.length + v.length + 4));
-    if (headerBytes > this.opts.maxHeaderBytes) return rpcError(431, -32600, 'Request headers too large');
     if (req.method === 'POST') return this.post(req, grant);
-    if (req.method === 'GET' || req.method === 'DELETE') return this.sessionOp(req, grant);
-    return rpcError(405, -32600, 'Method not allowed', undefined, { Allow: 'GET, POST, DELETE' });
+    if (req.method === 'GET') return this.getStream(req, grant);
+    if (req.method === 'DELETE') return this.deleteSession(req, grant);
+    return rpcError(405, RPC.invalidRequest, 'Method not allowed', undefined, { Allow: 'GET, POST, DELETE' });
   }
 
-  private checkOriginAndHost(req: Request): Response | undefined {
+  /** GET /sse: opens a 2024-11-05 HTTP+SSE session; the first event names the endpoint to POST to. */
+  openSseTransport(req: Request, grant: Grant): Response {
+    const rejected = this.checkRequest(req);
+    if (rejected) return rejected;
+    const id = Buffer.from(this.deps.random(24)).toString('base64url');
+    const session = this.sessions.create(id, grant, { protocolVersion: '2024-11-05', clientCapabilities: {}, sseTransport: true });
+    const stream = this.newStream();
+    session.stream = stream;
+    stream.onClose(() => this.sessions.end(session, 'stream closed'));
+    req.signal.addEventListener('abort', () => stream.close(), { once: true });
+    this.agg.addSink(session);
+    stream.sendRaw(`event: endpoint\ndata: /messages?sessionId=${encodeURIComponent(id)}\n\n`);
+    return sseResponse(stream);
+  }
+
+  /** POST /messages?sessionId=…: a message of an HTTP+SSE session; answers go out on its stream. */
+  async postSseMessage(req: Request, grant: Grant): Promise<Response> {
+    const rejected = this.checkRequest(req);
+    if (rejected) return rejected;
+    const id = new URL(req.url).searchParams.get('sessionId') ?? '';
+    const session = this.sessions.get(id, grant);
+    if (!session?.sseTransport || !session.stream) return rpcError(404, RPC.sessionNotFound, 'Session not found');
+    const parsed = await this.readMessage(req);
+    if (parsed instanceof Response) return parsed;
+    this.sessions.touch(session);
+    const stream = session.stream;
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (isResponse(m)) this.clientRequests.answer(m, grant.key);
+      else if (!isRequest(m)) this.router.notification(String(m.method), m.params as Json | undefined), this.cancelled(m, grant, session);
+      else if (m.method === 'initialize') {
+        this.initSession(session, m);
+        stream.send({ jsonrpc: '2.0', id: m.id, result: this.router.initializeResult(m.params as Json, grant) }, true);
+      } else void this.answer(m, grant, session, true).then((body) => stream.sendRaw(`event: message\ndata: ${body}\n\n`, true));
+    }
+    return new Response(null, { status: 202 });
+  }
+
+  private checkRequest(req: Request): Response | undefined {
     // Streamable HTTP "Security Warning": validate Origin (DNS rebinding); absent Origin = server-to-server client.
     const origin = req.headers.get('origin');
-    if (origin && !this.opts.allowedOrigins.has(origin.toLowerCase())) return rpcError(403, -32600, 'Forbidden: Origin not allowed', { reason: 'forbidden_origin' });
-    const host = (req.headers.get('host') ?? '').toLowerCase();
-    if (!this.opts.allowedHosts.has(host)) return rpcError(403, -32600, 'Forbidden: Host not allowed', { reason: 'forbidden_host' });
+    if (origin && !this.opts.allowedOrigins.has(origin.toLowerCase())) return rpcError(403, RPC.invalidRequest, 'Forbidden: Origin not allowed', { reason: 'forbidden_origin' });
+    // Bun builds req.url from the Host header; in-process requests carry the host only in the URL.
+    const host = (req.headers.get('host') ?? new URL(req.url).host).toLowerCase();
+    if (!this.opts.allowedHosts.has(host)) return rpcError(403, RPC.invalidRequest, 'Forbidden: Host not allowed', { reason: 'forbidden_host' });
+    let headerBytes = 0;
+    req.headers.forEach((v, k) => void (headerBytes += k.length + v.length + 4));
+    if (headerBytes > this.opts.maxHeaderBytes) return rpcError(431, RPC.invalidRequest, 'Request headers too large');
     return undefined;
   }
 
-  private async post(req: Request, grant: Grant): Promise<Response> {
+  /** Reads and parses a POST body within the limits; a Response when it is refused. */
+  private async readMessage(req: Request): Promise<Json | Json[] | Response> {
     const text = await readBounded(req, this.opts.maxBodyBytes);
-    if (text === undefined) return rpcError(413, -32600, `Request body larger than ${this.opts.maxBodyBytes} bytes`);
+    if (text === undefined) return rpcError(413, RPC.invalidRequest, `Request body larger than ${this.opts.maxBodyBytes} bytes`);
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      return rpcError(400, -32700, 'Parse error: the body is not valid JSON');
+      return rpcError(400, RPC.parseError, 'Parse error: the body is not valid JSON');
     }
-    if (jsonDepth(body, this.opts.maxJsonDepth) > this.opts.maxJsonDepth) return rpcError(400, -32600, `JSON nested deeper than ${this.opts.maxJsonDepth} levels`);
-    const normalized = normalizeAccept(req);
-    if (!(await isLegacyRequest(normalized.request, body))) {
-      return this.modern.fetch(normalized.request, { parsedBody: body, authInfo: authInfoOf(grant) });
-    }
-    const messages = Array.isArray(body) ? body : [body];
-    const init = messages.find((m) => (m as Json)?.method === 'initialize') as Json | undefined;
-    if (init) this.agg.rememberCapabilities(grant, (init.params as Json | undefined)?.capabilities as Json | undefined);
+    if (jsonDepth(body, this.opts.maxJsonDepth) > this.opts.maxJsonDepth) return rpcError(400, RPC.invalidRequest, `JSON nested deeper than ${this.opts.maxJsonDepth} levels`);
+    const list = Array.isArray(body) ? body : [body];
+    if (list.length === 0 || !list.every(validMessage)) return rpcError(400, RPC.invalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
+    return body as Json | Json[];
+  }
+
+  private async post(req: Request, grant: Grant): Promise<Response> {
+    const parsed = await this.readMessage(req);
+    if (parsed instanceof Response) return parsed;
+    if (await this.isModern(req, parsed)) return this.modern.fetch(withBothAccepted(req), { parsedBody: parsed, authInfo: authInfoOf(grant) });
+    const version = req.headers.get('mcp-protocol-version');
+    if (version && !LEGACY_VERSIONS.includes(version)) return rpcError(400, RPC.invalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`, { supported: LEGACY_VERSIONS });
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
     const sessionId = req.headers.get('mcp-session-id');
-    if (sessionId) {
-      const session = this.sessions.get(sessionId);
-      if (!session || session.grant.key !== grant.key) {
-        // Notifications and responses for a stale session are acknowledged: Claude sends them from
-        // parallel connections and treats a 4xx as a broken server (spec-checklist §2.1 REALITY).
-        if (!messages.some(isRequestMessage)) return new Response(null, { status: 202 });
-        return rpcError(404, -32001, 'Session not found');
-      }
-      session.lastActive = this.deps.clock.now();
-      return session.transport.handleRequest(normalized.request, { parsedBody: body, authInfo: authInfoOf(grant) });
+    const init = messages.find((m) => m.method === 'initialize' && isRequest(m));
+    let session: Session | undefined;
+    if (sessionId && !init) {
+      session = this.sessions.get(sessionId, grant);
+      // Notifications and responses for a stale session are acknowledged: Claude sends them from
+      // parallel connections and treats a 4xx as a broken server (spec-checklist §2.1 REALITY).
+      if (!session && messages.some(isRequest)) return rpcError(404, RPC.sessionNotFound, 'Session not found');
+      if (session) this.sessions.touch(session);
     }
-    if (init) return this.openSession(normalized.request, body, grant);
-    return this.stateless(normalized.request, body, grant, normalized.jsonOnly);
+    for (const m of messages) {
+      if (isResponse(m)) this.clientRequests.answer(m, grant.key);
+      else if (!isRequest(m)) (this.router.notification(String(m.method), m.params as Json | undefined), this.cancelled(m, grant, session));
+    }
+    const requests = messages.filter(isRequest);
+    if (requests.length === 0) return new Response(null, { status: 202 });
+    if (init) return this.initialize(init, grant);
+    const accept = (req.headers.get('accept') ?? '').toLowerCase();
+    const sse = accept.includes('text/event-stream');
+    if (!Array.isArray(parsed)) return this.exchange(req, requests[0], grant, session, sse);
+    // 2025-03-26 batches: answered together as one JSON array.
+    const bodies = await Promise.all(requests.map((m) => this.answer(m, grant, session, false, req.signal)));
+    return new Response(`[${bodies.join(',')}]`, { headers: { 'content-type': 'application/json' } });
   }
 
-  private async sessionOp(req: Request, grant: Grant): Promise<Response> {
+  /** Whether a POST is 2026-07-28 traffic (handled by the SDK); the common legacy case is decided without it. */
+  private async isModern(req: Request, body: Json | Json[]): Promise<boolean> {
+    const header = req.headers.get('mcp-protocol-version');
+    const single = Array.isArray(body) ? undefined : body;
+    const meta = (single?.params as Json | undefined)?._meta as Json | undefined;
+    const legacyHeader = header === null || LEGACY_VERSIONS.includes(header);
+    if (legacyHeader && single && single.method !== 'server/discover' && meta?.[MODERN_META] === undefined) return false;
+    if (Array.isArray(body)) return false;
+    return !(await isLegacyRequest(withBothAccepted(req), body));
+  }
+
+  private initialize(m: Json, grant: Grant): Response {
+    const id = Buffer.from(this.deps.random(24)).toString('base64url');
+    const params = (m.params ?? {}) as Json;
+    const caps = (params.capabilities ?? {}) as Json;
+    this.rememberedCaps.set(grant.key, caps);
+    if (this.rememberedCaps.size > 10_000) this.rememberedCaps.delete(this.rememberedCaps.keys().next().value!);
+    const result = this.router.initializeResult(params, grant);
+    const session = this.sessions.create(id, grant, { protocolVersion: String(result.protocolVersion), clientCapabilities: caps });
+    this.agg.addSink(session);
+    return new Response(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }), { headers: { 'content-type': 'application/json', 'mcp-session-id': id } });
+  }
+
+  private initSession(session: Session, m: Json): void {
+    const params = (m.params ?? {}) as Json;
+    session.clientCapabilities = (params.capabilities ?? {}) as Json;
+    this.rememberedCaps.set(session.grant.key, session.clientCapabilities);
+    this.sessions.persist(session);
+  }
+
+  /**
+   * One request, one response: JSON unless the backend sends progress, a log message or a request to
+   * the client before its result (or the call outlasts a keep-alive period) and the client accepts SSE
+   * (issue 7 item 3). A JSON-only client always gets JSON.
+   */
+  private exchange(req: Request, m: Json, grant: Grant, session: Session | undefined, sseAccepted: boolean): Promise<Response> | Response {
+    const ctx = this.context(m, grant, session, req.signal);
+    const own = safeLocal(() => this.router.local(String(m.method), m.params as Json | undefined, ctx));
+    if (own !== undefined) return jsonResponse(own instanceof Error ? this.errorBody(m.id, own) : resultBody(m.id, own));
+    return new Promise<Response>((resolve) => {
+      let stream: EventStream | undefined;
+      const upgrade = (): EventStream => {
+        if (stream) return stream;
+        stream = this.newStream();
+        const s = stream;
+        session?.calls.add(s);
+        s.onClose(() => {
+          session?.calls.delete(s);
+          ctx.abort.abort(new Error('client closed the stream'));
+        });
+        resolve(sseResponse(s));
+        return s;
+      };
+      if (sseAccepted) ctx.emit = (message, essential) => void upgrade().send(message, essential);
+      const slow = sseAccepted ? setTimeout(() => upgrade().comment('working'), this.opts.keepAliveMs) : undefined;
+      void this.settle(m, ctx).then((body) => {
+        clearTimeout(slow);
+        if (!stream) return resolve(jsonResponse(body));
+        stream.sendRaw(`event: message\ndata: ${body}\n\n`, true);
+        stream.close();
+      });
+    });
+  }
+
+  /** Answers one request to a JSON text (batches and the HTTP+SSE transport). */
+  private answer(m: Json, grant: Grant, session: Session | undefined, streamed: boolean, signal?: AbortSignal): Promise<string> {
+    const ctx = this.context(m, grant, session, signal);
+    if (streamed && session?.stream) {
+      const s = session.stream;
+      ctx.emit = (message, essential) => void s.send(message, essential);
+    }
+    return this.settle(m, ctx);
+  }
+
+  private context(m: Json, grant: Grant, session: Session | undefined, signal?: AbortSignal): RequestContext & { abort: AbortController } {
+    const abort = new AbortController();
+    if (signal) signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
+    return { grant, session, clientCapabilities: session?.clientCapabilities ?? this.rememberedCaps.get(grant.key), signal: abort.signal, abort };
+  }
+
+  /** Runs a request to completion and serializes the JSON-RPC response; never throws. */
+  private async settle(m: Json, ctx: RequestContext & { abort: AbortController }): Promise<string> {
+    const key = `${ctx.grant.key}\u0000${ctx.session?.id ?? ''}\u0000${String(m.id)}`;
+    this.inflight.set(key, ctx.abort);
+    try {
+      const result = await this.router.request(String(m.method), m.params as Json | undefined, ctx);
+      if (ctx.session && (m.method === 'logging/setLevel' || m.method === 'resources/subscribe' || m.method === 'resources/unsubscribe')) this.sessions.persist(ctx.session);
+      return resultBody(m.id, result);
+    } catch (err) {
+      return this.errorBody(m.id, err);
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private errorBody(id: unknown, err: unknown): string {
+    return JSON.stringify({ jsonrpc: '2.0', id, error: toRpcError(err, this.deps) });
+  }
+
+  /** notifications/cancelled from the client aborts its in-flight request (spec-checklist §3.10). */
+  private cancelled(m: Json, grant: Grant, session: Session | undefined): void {
+    if (m.method !== 'notifications/cancelled') return;
+    const requestId = (m.params as Json | undefined)?.requestId;
+    this.inflight.get(`${grant.key}\u0000${session?.id ?? ''}\u0000${String(requestId)}`)?.abort(new Error('cancelled by the client'));
+  }
+
+  /** GET /mcp: the session's stream for unsolicited messages; headers and a first comment go out at once. */
+  private getStream(req: Request, grant: Grant): Response {
     const sessionId = req.headers.get('mcp-session-id');
-    if (!sessionId) return rpcError(405, -32600, 'Method not allowed without a session', undefined, { Allow: 'POST' });
-    const session = this.sessions.get(sessionId);
-    if (!session || session.grant.key !== grant.key) return rpcError(404, -32001, 'Session not found');
-    session.lastActive = this.deps.clock.now();
-    return session.transport.handleRequest(req, { authInfo: authInfoOf(grant) });
-  }
-
-  /** A stateless legacy request: a fresh server and transport for this one exchange. */
-  private async stateless(req: Request, body: unknown, grant: Grant, jsonOnly: boolean): Promise<Response> {
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: jsonOnly, keepAliveMs: this.opts.keepAliveMs });
-    const server = createMcpServer(this.agg, grant, { version: this.opts.version, era: 'legacy' });
-    await server.connect(transport);
-    const res = await transport.handleRequest(req, { parsedBody: body, authInfo: authInfoOf(grant) });
-    if (!res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) void server.close().catch(() => {});
-    return res;
-  }
-
-  private async openSession(req: Request, body: unknown, grant: Grant): Promise<Response> {
-    if (this.sessions.size >= this.opts.maxSessions) await this.evictOldest();
-    const random = this.deps.random;
-    const sink: Partial<LegacySession> = { grant, subscriptions: new Set(), lastActive: this.deps.clock.now() };
-    const session = sink as LegacySession;
-    const server = createMcpServer(this.agg, grant, { version: this.opts.version, era: 'legacy', session });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => Buffer.from(random(24)).toString('base64url'),
-      keepAliveMs: this.opts.keepAliveMs,
-      onsessioninitialized: (id) => {
-        session.id = id;
-        this.sessions.set(id, session);
-        this.agg.addSink(session);
-      },
-      onsessionclosed: (id) => void this.drop(id),
+    if (!sessionId) return rpcError(405, RPC.invalidRequest, 'Method not allowed without a session', undefined, { Allow: 'POST' });
+    const session = this.sessions.get(sessionId, grant);
+    if (!session) return rpcError(404, RPC.sessionNotFound, 'Session not found');
+    if (session.stream && !session.stream.closed) return rpcError(409, RPC.invalidRequest, 'Conflict: this session already has a GET stream open');
+    this.sessions.touch(session);
+    const stream = this.newStream();
+    session.stream = stream;
+    stream.onClose(() => {
+      if (session.stream === stream) session.stream = undefined;
     });
-    Object.assign(session, {
-      transport,
-      listChanged: (kind: ListKind) => void notifyList(server, kind),
-      resourceUpdated: (uri: string) => void server.sendResourceUpdated({ uri }).catch(() => {}),
-      log: (params: Json) => void server.notification({ method: 'notifications/message', params } as never).catch(() => {}),
-      close: async () => {
-        await transport.close().catch(() => {});
-        await server.close().catch(() => {});
-      },
-    });
-    await server.connect(transport);
-    return transport.handleRequest(req, { parsedBody: body, authInfo: authInfoOf(grant) });
+    req.signal.addEventListener('abort', () => stream.close(), { once: true });
+    stream.comment('stream open');
+    return sseResponse(stream);
   }
 
-  private async drop(id: string): Promise<void> {
-    const session = this.sessions.get(id);
-    if (!session) return;
-    this.sessions.delete(id);
-    await this.agg.removeSink(session);
+  private deleteSession(req: Request, grant: Grant): Response {
+    const sessionId = req.headers.get('mcp-session-id');
+    if (!sessionId) return rpcError(405, RPC.invalidRequest, 'Method not allowed without a session', undefined, { Allow: 'POST' });
+    const session = this.sessions.get(sessionId, grant);
+    if (!session) return rpcError(404, RPC.sessionNotFound, 'Session not found');
+    this.sessions.end(session, 'deleted by the client');
+    return new Response(null, { status: 200 });
   }
 
-  private async evictOldest(): Promise<void> {
-    let oldest: LegacySession | undefined;
-    for (const s of this.sessions.values()) if (!oldest || s.lastActive < oldest.lastActive) oldest = s;
-    if (oldest) await this.closeSession(oldest);
+  private newStream(): EventStream {
+    return new EventStream({ maxBufferedBytes: this.opts.streamBufferBytes, stats: this.stats });
   }
 
-  private async closeSession(s: LegacySession): Promise<void> {
-    await this.drop(s.id);
-    await s.close();
+  /** A session revived from the database after a restart: re-subscribe its resources at the backends. */
+  private revive(s: Session): void {
+    const uris = [...s.subscriptions];
+    s.subscriptions.clear();
+    this.agg.addSink(s);
+    for (const uri of uris) void this.agg.subscribe(uri, s).catch(() => {});
   }
 
-  /** Ends sessions idle for longer than sessionIdleMs. */
-  async sweep(): Promise<void> {
-    const cutoff = this.deps.clock.now() - this.opts.sessionIdleMs;
-    for (const s of [...this.sessions.values()]) if (s.lastActive < cutoff) await this.closeSession(s);
-  }
-
+  /** Answers requests still waiting for a client with an error and closes every stream (sessions stay stored). */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all([...this.sessions.values()].map((s) => this.closeSession(s)));
+    this.clientRequests.rejectAll('gateway shutting down');
+    for (const c of this.inflight.values()) c.abort(new GatewayError('backend_unavailable', 'gateway shutting down'));
+    this.sessions.closeAll();
     await this.modern.close();
   }
 }
 
-function notifyList(server: { sendToolListChanged(): Promise<void>; sendPromptListChanged(): Promise<void>; sendResourceListChanged(): Promise<void> }, kind: ListKind): Promise<void> {
-  const send = kind === 'tools' ? server.sendToolListChanged() : kind === 'prompts' ? server.sendPromptListChanged() : server.sendResourceListChanged();
-  return send.catch(() => {});
+function resultBody(id: unknown, result: Json | RawResult): string {
+  const idText = JSON.stringify(id);
+  return result instanceof RawResult ? `{"jsonrpc":"2.0","id":${idText},"result":${result.json}}` : `{"jsonrpc":"2.0","id":${idText},"result":${JSON.stringify(result)}}`;
+}
+
+function jsonResponse(body: string): Response {
+  return new Response(body, { headers: { 'content-type': 'application/json' } });
+}
+
+function safeLocal<T>(fn: () => T): T | Error {
+  try {
+    return fn();
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 /**
  * Clients must accept both JSON and SSE, but claude.ai probes with an Accept of any-type and some send
- * none: those are answered (as JSON when the client did not name SSE) rather than refused with 406.
+ * none; the SDK's modern handler would answer those 406, so they are normalised before it.
  */
-function normalizeAccept(req: Request): { request: Request; jsonOnly: boolean } {
+function withBothAccepted(req: Request): Request {
   const accept = (req.headers.get('accept') ?? '').toLowerCase();
-  if (accept.includes('application/json') && accept.includes('text/event-stream')) return { request: req, jsonOnly: false };
+  if (accept.includes('application/json') && accept.includes('text/event-stream')) return req;
   const headers = new Headers(req.headers);
   headers.set('accept', 'application/json, text/event-stream');
-  return { request: new Request(req.url, { method: req.method, headers, signal: req.signal }), jsonOnly: !accept.includes('text/event-stream') };
+  return new Request(req.url, { method: req.method, headers, signal: req.signal });
 }
 
 function authInfoOf(grant: Grant) {
   return { token: '', clientId: grant.clientId ?? 'anonymous', scopes: [], extra: { grant } };
 }
 
-function grantOf(authInfo: { extra?: Record<string, unknown> } | undefined): Grant {
+function grantOfAuth(authInfo: { extra?: Record<string, unknown> } | undefined): Grant {
   return (authInfo?.extra?.grant as Grant | undefined) ?? { key: 'anonymous', backends: null };
 }

@@ -112,4 +112,29 @@ CREATE TABLE rate_limits (
 );
 `,
   },
+  {
+    version: 2,
+    sql: `
+CREATE TABLE mcp_sessions (
+  id_hash TEXT PRIMARY KEY,
+  grant_key TEXT NOT NULL,
+  protocol_version TEXT NOT NULL,
+  client_capabilities TEXT NOT NULL DEFAULT '{}',
+  log_level TEXT,
+  subscriptions TEXT NOT NULL DEFAULT '[]',
+  created_at INTEGER NOT NULL,
+  last_active_at INTEGER NOT NULL
+);
+CREATE INDEX mcp_sessions_grant ON mcp_sessions (grant_key);
+
+CREATE TABLE backend_catalogs (
+  backend TEXT PRIMARY KEY,
+  catalog TEXT NOT NULL,
+  capabilities TEXT NOT NULL DEFAULT '{}',
+  instructions TEXT,
+  server_name TEXT,
+  updated_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -62,6 +62,10 @@ describe('validateConfig: defaults', () => {
       max_header_bytes: 16384,
       sse_keepalive: 15_000,
       shutdown_grace: 10_000,
+      stream_buffer_bytes: 1_048_576,
+      session_idle: 86_400_000,
+      max_sessions: 10_000,
+      max_sessions_per_grant: 100,
     });
   });
 
