@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { writeNewConfigFile } from '../src/config/edit.ts';
 import { formatIssue, parseConfigText, type ConfigIssue } from '../src/config/load.ts';
 import { errorMessage } from '../src/errors.ts';
-import { runInitFlow, type InitAnswers, type InitField } from '../src/tui/InitFlow.tsx';
+import type { InitAnswers, InitField, runInitFlow } from '../src/tui/InitFlow.tsx';
 import type { CliContext } from './context.ts';
 import { printError, type CliIo } from './io.ts';
 import { hashPassword, ok, processInput, PromptInterrupted, type PromptInput } from './passwd.ts';
@@ -229,7 +229,7 @@ function printNextSteps(io: CliIo, path: string, publicUrl: string, publicUrlSet
 }
 
 /** Registers `mcpgw init`; `input` and `flow` are the terminal seams (tests pass scripted ones). */
-export function registerInit(program: Command, ctx: CliContext, input: PromptInput = processInput(), flow: Flow = runInitFlow): void {
+export function registerInit(program: Command, ctx: CliContext, input: PromptInput = processInput(), flow?: Flow): void {
   program
     .command('init')
     .description('Write a commented gateway.yaml, from flags or by asking on a terminal')
@@ -254,7 +254,8 @@ Examples:
     )
     .action(async (opts: InitOptions) => {
       try {
-        ctx.result.code = await init(opts, ctx, input, flow);
+        // ink and react load only for the prompt flow (issue 7 item 12).
+        ctx.result.code = await init(opts, ctx, input, flow ?? ((a) => import('../src/tui/InitFlow.tsx').then((m) => m.runInitFlow(a))));
       } catch (err) {
         if (!(err instanceof PromptInterrupted)) throw err;
         ctx.result.code = 130;

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { adminRequest } from '../src/http/admin.ts';
 import type { GatewaySnapshot } from '../src/gateway.ts';
 import type { StatusSnapshot } from '../src/tui/events.ts';
-import { renderStatusText, runStatusApp } from '../src/tui/StatusApp.tsx';
 import { loadCliConfig } from './config.ts';
 import { runAction, type CliContext } from './context.ts';
 import { printError } from './io.ts';
@@ -26,6 +25,8 @@ async function status(o: { config?: string; json?: boolean; interval: string }, 
     ctx.io.out(JSON.stringify(first, null, 2));
     return 0;
   }
+  // ink and react load only here: `serve` and the other commands never pay for them (issue 7 item 12).
+  const { renderStatusText, runStatusApp } = await import('../src/tui/StatusApp.tsx');
   if (!ctx.io.isTTY) {
     ctx.io.out(renderStatusText(toStatusSnapshot(first)));
     return 0;

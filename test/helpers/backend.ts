@@ -261,6 +261,15 @@ function registerTools(instance: LiveInstance, hub: Hub, opts: Options): void {
     return text(`logged ${level}`);
   });
 
+  tool('flood', {
+    description: 'Sends `count` notifications/message log entries of about `size` characters as fast as it can',
+    inputSchema: z.object({ count: z.number().int().min(1).max(100_000), size: z.number().int().min(1).max(100_000).default(1000) }),
+  }, async ({ count, size }, ctx) => {
+    const filler = 'x'.repeat(size);
+    for (let i = 0; i < count; i++) await ctx.mcpReq.log('debug', `${i} ${filler}`, opts.name);
+    return text(`flooded ${count}`);
+  });
+
   tool('touch', {
     description: 'Sends notifications/resources/updated for uri to subscribed sessions only',
     inputSchema: z.object({ uri: z.string() }),

@@ -1,0 +1,66 @@
+/**
+ * Module structure (issue 7 fault 15, STYLE.md "Dependency direction"): no import cycles in src/ and cmd/,
+ * src/ never imports cmd/, only tui/ (and cmd/) import ink, and `serve` loads neither ink nor react.
+ */
+import { describe, expect, test } from 'bun:test';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { ROOT } from '../helpers/gateway-process.ts';
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...sources(p));
+    else if (/\.tsx?$/.test(e)) out.push(p);
+  }
+  return out;
+}
+
+/** Relative imports of a file (static `import … from`, `export … from`; type-only ones too). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)) out.push(resolve(dirname(file), m[1]));
+  return out;
+}
+
+const files = [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'cmd'))];
+const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+describe('module structure', () => {
+  test('fault 15: there is no import cycle', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const walk = (f: string, path: string[]) => {
+      if (state.get(f) === 'done') return;
+      if (state.get(f) === 'visiting') {
+        cycles.push([...path.slice(path.indexOf(f)), f].map((p) => relative(ROOT, p)).join(' -> '));
+        return;
+      }
+      state.set(f, 'visiting');
+      for (const dep of graph.get(f) ?? []) walk(dep, [...path, f]);
+      state.set(f, 'done');
+    };
+    for (const f of files) walk(f, []);
+    expect(cycles).toEqual([]);
+  });
+
+  test('src/ never imports cmd/; only tui/ imports ink or react', () => {
+    const wrong: string[] = [];
+    for (const f of files) {
+      const rel = relative(ROOT, f);
+      const text = readFileSync(f, 'utf8');
+      if (rel.startsWith('src/') && (graph.get(f) ?? []).some((d) => relative(ROOT, d).startsWith('cmd/'))) wrong.push(`${rel} imports cmd/`);
+      if (rel.startsWith('src/') && !rel.startsWith('src/tui/') && /from '(ink|react)'/.test(text)) wrong.push(`${rel} imports ink/react`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test('item 12: loading the serve command evaluates neither ink nor react', async () => {
+    const script = `await import(${JSON.stringify(join(ROOT, 'cmd/program.ts'))}); const loaded = Object.keys(require.cache).filter((k) => /node_modules\\/(ink|react)\\//.test(k)); console.log(JSON.stringify(loaded)); process.exit(0);`;
+    const proc = Bun.spawnSync([process.execPath, '-e', script], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    expect(proc.exitCode).toBe(0);
+    expect(JSON.parse(proc.stdout.toString().trim().split('\n').pop()!)).toEqual([]);
+  });
+});
