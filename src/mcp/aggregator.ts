@@ -9,7 +9,7 @@ import { BackendPool } from '../backends/pool.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { buildView, exposeContentUris, routeUri, tagOf, type BackendCatalog, type ExposurePolicy, type Route, type View } from './catalog.ts';
+import { ambiguousUriMessage, buildView, exposeContentUris, resolveUri, routeUri, tagOf, type BackendCatalog, type ExposurePolicy, type Route, type View } from './catalog.ts';
 import { exposeUri, type NamingOptions } from './names.ts';
 import type { Database } from '../store/db.ts';
 import { deleteCatalogsExcept, loadCatalogs, saveCatalog, type StoredCatalog } from '../store/catalogs.ts';
@@ -303,7 +303,7 @@ export class Aggregator {
   async readResource(params: Json, ctx: CallContext): Promise<Json> {
     const route = this.resourceRoute(String(params.uri ?? ''), ctx.grant);
     const result = await this.forwardOrError(route, 'resources/read', { ...params, uri: route.original }, ctx);
-    const tag = tagOf(this.view, route.backend)!;
+    const tag = tagOf(this.view, route.backend); // undefined with prefix: false -> URIs unchanged
     const contents = Array.isArray(result.contents) ? (result.contents as Json[]).map((c) => ({ ...c, uri: typeof c.uri === 'string' ? exposeUri(c.uri, tag) : c.uri })) : result.contents;
     return { ...result, contents };
   }
@@ -383,8 +383,9 @@ export class Aggregator {
   }
 
   private resourceRoute(uri: string, grant: Grant): Route {
-    const route = routeUri(this.view, uri);
-    if (!route || !this.allowed(grant, route.backend)) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
+    const { route, ambiguous } = resolveUri(this.view, uri, (b) => this.allowed(grant, b));
+    if (ambiguous) throw new ProtocolError(INVALID_PARAMS, ambiguousUriMessage(uri, ambiguous), { uri, backends: ambiguous });
+    if (!route) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
     return route;
   }
 
@@ -440,8 +441,8 @@ export class Aggregator {
 
   private fromBackend(name: string, method: string, params: Json | undefined): void {
     if (method === 'notifications/resources/updated') {
-      const tag = tagOf(this.view, name);
-      if (!tag || typeof params?.uri !== 'string') return;
+      const tag = tagOf(this.view, name); // undefined with prefix: false -> URI unchanged
+      if ((!tag && !this.view.unprefixed.includes(name)) || typeof params?.uri !== 'string') return;
       const uri = exposeUri(params.uri, tag);
       for (const sink of this.sinks) if (sink.subscriptions.has(uri)) safe(() => sink.resourceUpdated(uri));
       this.onResourceUpdated?.(uri);

@@ -38,6 +38,13 @@ export interface Owned {
   item: Json;
 }
 
+/** A URI template of an unprefixed backend, compiled for matching concrete URIs. */
+export interface TemplateMatcher {
+  backend: string;
+  template: string;
+  re: RegExp;
+}
+
 /** The merged catalog and its routing tables. */
 export interface View {
   tools: Owned[];
@@ -46,9 +53,22 @@ export interface View {
   templates: Owned[];
   toolRoutes: Map<string, Route>;
   promptRoutes: Map<string, Route>;
-  /** Resource tag (see names.ts) -> backend name. */
+  /** Resource tag (see names.ts) -> backend name; only backends with a prefix have a tag. */
   tags: Map<string, string>;
+  /** URIs and URI templates exposed unchanged (unprefixed backends, scheme-less URIs) -> their owners. */
+  listed: Map<string, Route[]>;
+  /** URI templates of unprefixed backends, for routing a concrete URI that no backend lists. */
+  matchers: TemplateMatcher[];
+  /** Backends without a prefix, sorted. */
+  unprefixed: string[];
   collisions: NameCollision[];
+}
+
+/** How a URI a client sent resolves: one route, several candidate backends, or nothing. */
+export interface UriResolution {
+  route?: Route;
+  /** Set when more than one backend claims the URI at the deciding step; sorted backend names. */
+  ambiguous?: string[];
 }
 
 /** Matches a glob with `*` and `?` against a whole string. */
@@ -85,7 +105,19 @@ export function buildView(backends: BackendCatalog[], naming: NamingOptions): Vi
   const itemOf = (reqs: (NameRequest & { item: Json })[]) => new Map(reqs.map((r) => [`${r.backend}\u0000${r.original}`, r.item]));
   const toolItems = itemOf(toolReqs);
   const promptItems = itemOf(promptReqs);
-  const view: View = { tools: [], prompts: [], resources: [], templates: [], toolRoutes: new Map(), promptRoutes: new Map(), tags: new Map(), collisions: [...tools.collisions, ...prompts.collisions] };
+  const view: View = {
+    tools: [],
+    prompts: [],
+    resources: [],
+    templates: [],
+    toolRoutes: new Map(),
+    promptRoutes: new Map(),
+    tags: new Map(),
+    listed: new Map(),
+    matchers: [],
+    unprefixed: [],
+    collisions: [...tools.collisions, ...prompts.collisions],
+  };
   for (const e of tools.entries) {
     const item = toolItems.get(`${e.backend}\u0000${e.original}`)!;
     const description = policyOf.get(e.backend)?.descriptions[e.original];
@@ -96,13 +128,104 @@ export function buildView(backends: BackendCatalog[], naming: NamingOptions): Vi
     view.prompts.push({ backend: e.backend, item: { ...promptItems.get(`${e.backend}\u0000${e.original}`)!, name: e.exposed } });
     view.promptRoutes.set(e.exposed, { backend: e.backend, original: e.original });
   }
+  // Issue 7 fault 11: with `prefix: false` a backend's URIs pass unchanged; they are routed by
+  // listing, by template, or (one unprefixed backend) by elimination; see resolveUri.
+  const list = (exposed: string, route: Route) => {
+    const owners = view.listed.get(exposed) ?? [];
+    if (!owners.some((o) => o.backend === route.backend)) owners.push(route);
+    view.listed.set(exposed, owners);
+  };
   for (const b of backends) {
-    const tag = tagList.get(b.name)!;
-    view.tags.set(tag, b.name);
-    for (const r of b.resources) view.resources.push({ backend: b.name, item: { ...r, uri: exposeUri(String(r.uri), tag) } });
-    for (const t of b.templates) view.templates.push({ backend: b.name, item: { ...t, uriTemplate: exposeUri(String(t.uriTemplate), tag) } });
+    const tag = b.policy.prefix === false ? undefined : tagList.get(b.name)!;
+    if (tag) view.tags.set(tag, b.name);
+    else view.unprefixed.push(b.name);
+    for (const r of b.resources) {
+      const uri = exposeUri(String(r.uri), tag);
+      view.resources.push({ backend: b.name, item: { ...r, uri } });
+      if (uri === String(r.uri)) list(uri, { backend: b.name, original: uri });
+    }
+    for (const t of b.templates) {
+      const uriTemplate = exposeUri(String(t.uriTemplate), tag);
+      view.templates.push({ backend: b.name, item: { ...t, uriTemplate } });
+      if (uriTemplate !== String(t.uriTemplate)) continue;
+      list(uriTemplate, { backend: b.name, original: uriTemplate });
+      const re = templateRegExp(uriTemplate);
+      if (re) view.matchers.push({ backend: b.name, template: uriTemplate, re });
+    }
   }
+  view.unprefixed.sort();
   return view;
+}
+
+const MAX_TEMPLATE = 2048;
+const MAX_EXPRESSIONS = 16;
+const MAX_MATCHED_URI = 65_536;
+
+/**
+ * A matcher for an RFC 6570 template, lenient on purpose (it only picks a backend; the backend
+ * does the real matching): `{x}` is one path segment, `{+x}` and `{#x}` anything, `{/x}`, `{.x}`,
+ * `{;x}` any number of such segments, `{?x}`/`{&x}` any query. Undefined for templates too big or
+ * malformed to match safely.
+ */
+export function templateRegExp(template: string): RegExp | undefined {
+  if (template.length > MAX_TEMPLATE) return undefined;
+  let re = '^';
+  let expressions = 0;
+  let i = 0;
+  while (i < template.length) {
+    const open = template.indexOf('{', i);
+    const literal = template.slice(i, open < 0 ? undefined : open);
+    if (literal.includes('}')) return undefined;
+    re += literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (open < 0) break;
+    const close = template.indexOf('}', open);
+    if (close < 0 || ++expressions > MAX_EXPRESSIONS) return undefined;
+    const op = template[open + 1];
+    switch (op) {
+      case '+':
+      case '#':
+        re += '.*';
+        break;
+      case '/':
+      case '.':
+      case ';':
+        re += `(?:\\${op}[^/?#]*)*`;
+        break;
+      case '?':
+      case '&':
+        re += '(?:[?&][^#]*)?';
+        break;
+      default:
+        re += '[^/?#]*';
+    }
+    i = close + 1;
+  }
+  return new RegExp(`${re}$`);
+}
+
+/**
+ * Resolves a URI a client sent. In order, the first step with any candidate decides:
+ * 1. the backend whose tag the URI carries (prefixed backends) together with every backend that
+ *    lists exactly this URI or URI template unchanged;
+ * 2. the unprefixed backends with a URI template matching it;
+ * 3. the one unprefixed backend, when there is exactly one (it serves URIs it does not list,
+ *    e.g. links in its tool results, and answers "not found" itself).
+ * Only backends `allowed` (the caller's grant) count. Several candidates at the deciding step
+ * give `ambiguous` with their names.
+ */
+export function resolveUri(view: View, uri: string, allowed: (backend: string) => boolean = () => true): UriResolution {
+  const decide = (routes: Route[]): UriResolution | undefined => {
+    const backends = [...new Set(routes.map((r) => r.backend))].sort();
+    if (backends.length === 0) return undefined;
+    return backends.length === 1 ? { route: routes[0] } : { ambiguous: backends };
+  };
+  const exact: Route[] = (view.listed.get(uri) ?? []).filter((r) => allowed(r.backend));
+  const split = splitUri(uri);
+  const tagged = split && view.tags.get(split.tag);
+  if (tagged && allowed(tagged)) exact.unshift({ backend: tagged, original: split.original });
+  const byTemplate = uri.length > MAX_MATCHED_URI ? [] : view.matchers.filter((m) => allowed(m.backend) && m.re.test(uri)).map((m) => ({ backend: m.backend, original: uri }));
+  const sole = view.unprefixed.filter(allowed);
+  return decide(exact) ?? decide(byTemplate) ?? (sole.length === 1 ? { route: { backend: sole[0], original: uri } } : {});
 }
 
 /** Resource tags for all backend names, made unique deterministically. */
@@ -118,14 +241,17 @@ export function tagTable(names: string[]): Map<string, string> {
   return out;
 }
 
-/** Resolves an exposed resource URI to its backend and original URI. */
-export function routeUri(view: View, exposed: string): Route | undefined {
-  const split = splitUri(exposed);
-  const backend = split && view.tags.get(split.tag);
-  return backend ? { backend, original: split.original } : undefined;
+/** Resolves an exposed resource URI to its backend and original URI; undefined when none or ambiguous. */
+export function routeUri(view: View, exposed: string, allowed?: (backend: string) => boolean): Route | undefined {
+  return resolveUri(view, exposed, allowed).route;
 }
 
-/** The tag a backend's URIs carry in this view. */
+/** The message for a URI several backends claim (the client must pick a prefixed backend's URI). */
+export function ambiguousUriMessage(uri: string, backends: string[]): string {
+  return `Resource URI ${uri} is ambiguous: backends ${backends.join(', ')} all serve it; give one of them a prefix to tell them apart`;
+}
+
+/** The tag a backend's URIs carry in this view; undefined for a backend with `prefix: false` (its URIs pass unchanged). */
 export function tagOf(view: View, backend: string): string | undefined {
   for (const [tag, name] of view.tags) if (name === backend) return tag;
   return undefined;
@@ -139,9 +265,9 @@ function fixSchema(schema: unknown): Json {
   return s.type === 'object' ? s : { ...s, type: 'object' };
 }
 
-/** Rewrites resource URIs inside content blocks (resource_link and embedded resources) to the exposed form. */
-export function exposeContentUris(content: unknown, tag: string): unknown {
-  if (!Array.isArray(content)) return content;
+/** Rewrites resource URIs inside content blocks (resource_link and embedded resources) to the exposed form; no tag = unchanged. */
+export function exposeContentUris(content: unknown, tag: string | undefined): unknown {
+  if (!Array.isArray(content) || tag === undefined) return content;
   return content.map((block) => {
     if (!block || typeof block !== 'object') return block;
     const b = block as Json;

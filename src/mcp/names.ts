@@ -112,8 +112,9 @@ export function resourceTag(backend: string): string {
   return /^[a-z]/.test(t) ? t : `b${t}`;
 }
 
-/** Builds the exposed URI; returns the original when it has no scheme. */
-export function exposeUri(uri: string, tag: string): string {
+/** Builds the exposed URI; returns the original when it has no scheme or there is no tag (`prefix: false`). */
+export function exposeUri(uri: string, tag: string | undefined): string {
+  if (tag === undefined) return uri;
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri);
   if (!m) return uri;
   return `${m[1]}+${tag}:${uri.slice(m[0].length)}`;

@@ -196,6 +196,14 @@ describe('aggregate (issue 2 §4-§5)', () => {
     expect(upd.params?.uri).toBe('test+beta://static/hello');
   });
 
+  test('issue 7 fault 11: a URI that two unprefixed backends both serve is refused with both named', async () => {
+    await using c = await connectV2(gw.mcpUrl);
+    const err = (await c.client.readResource({ uri: 'test://static/hello' }).catch((e) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain('ambiguous');
+    expect(err.message).toContain('delta, gamma');
+  });
+
   test('HTTP backends get their configured headers and never an Authorization header', async () => {
     const http = (await readEvents(events.beta)).filter((e) => e.event === 'http') as { headers: Record<string, string> }[];
     expect(http.length).toBeGreaterThan(0);
@@ -268,5 +276,47 @@ describe('aggregate (issue 2 §4-§5)', () => {
     const instructions = c.client.getInstructions()!;
     expect(instructions).toContain('- alpha (up): Test backend alpha');
     expect(instructions.length).toBeLessThanOrEqual(8000);
+  });
+});
+
+describe('issue 7 fault 11: URIs of a prefix: false backend pass unchanged', () => {
+  let solo: GatewayProcess;
+  let soloEvents: string;
+  beforeAll(async () => {
+    solo = await startGatewayProcess((d) => {
+      soloEvents = join(d, 'solo.jsonl');
+      return baseConfig(d, {
+        solo: { command: process.execPath, args: [BACKEND_PATH, ...backendArgs({ name: 'solo', events: soloEvents })], prefix: false },
+        pre: { command: process.execPath, args: [BACKEND_PATH, '--name', 'pre'] },
+      });
+    });
+    await solo.waitForLog(() => solo.logs.filter((l) => l.msg === 'backend up').length >= 2, 30_000);
+  }, 40_000);
+  afterAll(async () => {
+    await solo?.[Symbol.asyncDispose]();
+  }, 30_000);
+
+  test('listing, reading, templates and completions use the backend\'s own URIs; the prefixed backend keeps its tag', async () => {
+    await using c = await connectV2(solo.mcpUrl);
+    const uris = (await c.client.listResources()).resources.map((r) => r.uri);
+    expect(uris).toContain('test://static/hello');
+    expect(uris).toContain('test+pre://static/hello');
+    expect(uris.some((u) => u.includes('+solo'))).toBe(false);
+    expect((await c.client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).toContain('test://items/{id}');
+    const read = await c.client.readResource({ uri: 'test://static/hello' });
+    expect(read.contents[0]).toMatchObject({ uri: 'test://static/hello', text: 'hello from solo' });
+    expect((await c.client.readResource({ uri: 'test+pre://static/hello' })).contents[0]).toMatchObject({ uri: 'test+pre://static/hello', text: 'hello from pre' });
+    expect((await c.client.readResource({ uri: 'test://items/7' })).contents[0]).toMatchObject({ uri: 'test://items/7', text: 'item 7' });
+    const done = await c.client.complete({ ref: { type: 'ref/resource', uri: 'test://items/{id}' }, argument: { name: 'id', value: 'item-1' } });
+    expect(done.completion.values).toContain('item-10');
+  });
+
+  test('subscribe with the backend\'s URI; resources/updated comes back with it unchanged', async () => {
+    await using c = await connectV2(solo.mcpUrl);
+    await c.client.subscribeResource({ uri: 'test://static/blob' });
+    await waitFor(async () => (await readEvents(soloEvents)).some((e) => e.event === 'subscribe' && e.uri === 'test://static/blob'), { timeoutMs: 5000 });
+    await c.client.callTool({ name: 'touch', arguments: { uri: 'test://static/blob' } });
+    const upd = await waitFor(() => c.notifications.find((n) => n.method === 'notifications/resources/updated'), { timeoutMs: 5000 });
+    expect(upd.params?.uri).toBe('test://static/blob');
   });
 });

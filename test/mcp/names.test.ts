@@ -56,6 +56,10 @@ describe('names [spec-checklist 3.2]', () => {
     }
     expect(splitUri('file:///no-tag')).toBeUndefined();
   });
+
+  test('issue 7 fault 11: without a tag (prefix: false) a URI is exposed unchanged', () => {
+    for (const uri of ['file:///srv/a.txt', 'test://static/hello', 'git+ssh://host/repo', 'no-scheme']) expect(exposeUri(uri, undefined)).toBe(uri);
+  });
 });
 
 describe('catalog view', () => {
