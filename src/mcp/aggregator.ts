@@ -3,7 +3,7 @@
  * through the name/URI tables, relays progress, cancellation, server-to-client requests,
  * list_changed, resources/updated and logging between clients and backends.
  */
-import { ProtocolError } from '@modelcontextprotocol/server';
+import { RpcError } from './rpc-error.ts';
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
 import type { Deps } from '../deps.ts';
@@ -260,7 +260,7 @@ export class Aggregator {
   async callTool(params: Json, ctx: CallContext): Promise<Json> {
     const name = String(params.name ?? '');
     const route = this.view.toolRoutes.get(name);
-    if (!route || !this.allowed(ctx.grant, route.backend)) throw new ProtocolError(INVALID_PARAMS, `Unknown tool: ${name}`);
+    if (!route || !this.allowed(ctx.grant, route.backend)) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`);
     const started = this.deps.clock.now();
     let outcome: CallRecord['outcome'] = 'error';
     try {
@@ -293,7 +293,7 @@ export class Aggregator {
   async getPrompt(params: Json, ctx: CallContext): Promise<Json> {
     const name = String(params.name ?? '');
     const route = this.view.promptRoutes.get(name);
-    if (!route || !this.allowed(ctx.grant, route.backend)) throw new ProtocolError(INVALID_PARAMS, `Unknown prompt: ${name}`);
+    if (!route || !this.allowed(ctx.grant, route.backend)) throw new RpcError(INVALID_PARAMS, `Unknown prompt: ${name}`);
     const result = await this.forwardOrError(route, 'prompts/get', { ...params, name: route.original }, ctx);
     const tag = tagOf(this.view, route.backend);
     if (!tag || !Array.isArray(result.messages)) return result;
@@ -315,7 +315,7 @@ export class Aggregator {
     let newRef: Json;
     if (ref.type === 'ref/prompt') {
       const r = this.view.promptRoutes.get(String(ref.name ?? ''));
-      if (!r || !this.allowed(ctx.grant, r.backend)) throw new ProtocolError(INVALID_PARAMS, `Unknown prompt: ${String(ref.name)}`);
+      if (!r || !this.allowed(ctx.grant, r.backend)) throw new RpcError(INVALID_PARAMS, `Unknown prompt: ${String(ref.name)}`);
       route = r;
       newRef = { ...ref, name: r.original };
     } else {
@@ -384,8 +384,8 @@ export class Aggregator {
 
   private resourceRoute(uri: string, grant: Grant): Route {
     const { route, ambiguous } = resolveUri(this.view, uri, (b) => this.allowed(grant, b));
-    if (ambiguous) throw new ProtocolError(INVALID_PARAMS, ambiguousUriMessage(uri, ambiguous), { uri, backends: ambiguous });
-    if (!route) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
+    if (ambiguous) throw new RpcError(INVALID_PARAMS, ambiguousUriMessage(uri, ambiguous), { uri, backends: ambiguous });
+    if (!route) throw new RpcError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
     return route;
   }
 
@@ -393,7 +393,7 @@ export class Aggregator {
     try {
       return await this.forward(route, method, params, ctx);
     } catch (err) {
-      if (err instanceof GatewayError) throw new ProtocolError(INTERNAL_ERROR, `mcpgw: ${err.message}`, { backend: route.backend, reason: err.code });
+      if (err instanceof GatewayError) throw new RpcError(INTERNAL_ERROR, `mcpgw: ${err.message}`, { backend: route.backend, reason: err.code });
       throw err;
     }
   }
@@ -428,13 +428,13 @@ export class Aggregator {
     const call = calls[calls.length - 1];
     if (!call) {
       if (method === 'roots/list') return { roots: [] };
-      throw new ProtocolError(INVALID_PARAMS, `mcpgw: ${method} is only relayed while a client request to '${name}' is in flight`);
+      throw new RpcError(INVALID_PARAMS, `mcpgw: ${method} is only relayed while a client request to '${name}' is in flight`);
     }
     const capability = CAPABILITY_FOR[method];
     const caps = call.capabilities ?? this.capabilitiesOf(call.grant);
     if (!call.relay || !caps || !caps[capability]) {
       if (method === 'roots/list') return { roots: [] };
-      throw new ProtocolError(METHOD_NOT_FOUND, `mcpgw: the client does not support ${capability} (${method})`);
+      throw new RpcError(METHOD_NOT_FOUND, `mcpgw: the client does not support ${capability} (${method})`);
     }
     return call.relay(method, params, signal);
   }
@@ -475,7 +475,7 @@ function tagBackendError(err: unknown, backend: string): unknown {
   const e = err as { code?: unknown; message?: string; data?: unknown };
   if (typeof e?.code === 'number') {
     const data = e.data && typeof e.data === 'object' && !Array.isArray(e.data) ? { ...(e.data as Json), backend } : e.data === undefined ? { backend } : { backend, data: e.data };
-    return new ProtocolError(e.code, stripPrefix(e.message ?? 'error'), data);
+    return new RpcError(e.code, stripPrefix(e.message ?? 'error'), data);
   }
   return new GatewayError('backend_unavailable', `backend '${backend}' failed: ${errorMessage(err)}`, { cause: err });
 }

@@ -5,14 +5,13 @@
  * `/messages` is the deprecated HTTP+SSE transport (spec-checklist §2.11). Origin/Host checks and
  * body limits first; the bearer check runs before this (see http/routes.ts).
  */
-import { createMcpHandler, isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Aggregator, Grant } from './aggregator.ts';
 import { ClientRequests } from './relay.ts';
 import { LEGACY_VERSIONS, RPC, RawResult, Router, type RequestContext } from './router.ts';
-import { createMcpServer } from './server.ts';
+import type { ModernEra } from './modern.ts';
 import { SessionTable, type Session } from './sessions.ts';
 import { EventStream, setKeepAlivePeriod, sseResponse, type StreamStats } from './streams.ts';
 
@@ -104,7 +103,7 @@ export class McpEndpoint {
   readonly stats: StreamStats = { open: 0, dropped: 0, disconnected: 0 };
   private readonly router: Router;
   private readonly clientRequests: ClientRequests;
-  private readonly modern: McpHttpHandler;
+  private modernEra?: Promise<ModernEra>;
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** In-flight requests by `<grant>\0<session>\0<id>`, for notifications/cancelled. */
   private readonly inflight = new Map<string, AbortController>();
@@ -123,18 +122,14 @@ export class McpEndpoint {
     this.sessions = new SessionTable({ idleMs: opts.sessionIdleMs, max: opts.maxSessions, perGrant: opts.maxSessionsPerGrant }, deps.clock, deps.log, db);
     this.sessions.onEnd = (s) => void this.agg.removeSink(s).catch(() => {});
     this.sessions.onRevive = (s) => this.revive(s);
-    this.modern = createMcpHandler((ctx) => createMcpServer(agg, grantOfAuth(ctx.authInfo), { version: opts.version, era: 'modern' }), {
-      legacy: 'reject',
-      keepAliveMs: opts.keepAliveMs,
-      maxRequestBodySize: opts.maxBodyBytes,
-      onerror: (err) => deps.log.debug('modern request rejected', { error: errorMessage(err) }),
-    });
     agg.onListChanged = (kinds) => {
-      if (kinds.includes('tools')) this.modern.notify.toolsChanged();
-      if (kinds.includes('prompts')) this.modern.notify.promptsChanged();
-      if (kinds.includes('resources')) this.modern.notify.resourcesChanged();
+      void this.modernEra?.then(({ handler }) => {
+        if (kinds.includes('tools')) handler.notify.toolsChanged();
+        if (kinds.includes('prompts')) handler.notify.promptsChanged();
+        if (kinds.includes('resources')) handler.notify.resourcesChanged();
+      });
     };
-    agg.onResourceUpdated = (uri) => this.modern.notify.resourceUpdated(uri);
+    agg.onResourceUpdated = (uri) => void this.modernEra?.then(({ handler }) => handler.notify.resourceUpdated(uri));
     this.sweeper = setInterval(() => this.sessions.sweep(), Math.min(60_000, opts.sessionIdleMs));
     this.sweeper.unref?.();
   }
@@ -260,7 +255,7 @@ export class McpEndpoint {
   private async post(req: Request, grant: Grant): Promise<Response> {
     const parsed = await this.readMessage(req);
     if (parsed instanceof Response) return parsed;
-    if (await this.isModern(req, parsed)) return this.modern.fetch(withBothAccepted(req), { parsedBody: parsed, authInfo: authInfoOf(grant) });
+    if (await this.isModern(req, parsed)) return (await this.modern()).handler.fetch(withBothAccepted(req), { parsedBody: parsed, authInfo: authInfoOf(grant) });
     const version = req.headers.get('mcp-protocol-version');
     if (version && !LEGACY_VERSIONS.includes(version)) return rpcError(400, RPC.invalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`, { supported: LEGACY_VERSIONS });
     const messages = Array.isArray(parsed) ? parsed : [parsed];
@@ -297,7 +292,13 @@ export class McpEndpoint {
     const legacyHeader = header === null || LEGACY_VERSIONS.includes(header);
     if (legacyHeader && single && single.method !== 'server/discover' && meta?.[MODERN_META] === undefined) return false;
     if (Array.isArray(body)) return false;
-    return !(await isLegacyRequest(withBothAccepted(req), body));
+    return !(await (await this.modern()).isLegacy(withBothAccepted(req), body));
+  }
+
+  /** The 2026-07-28 handler, loaded on first use. */
+  private modern(): Promise<ModernEra> {
+    const opts = { version: this.opts.version, keepAliveMs: this.opts.keepAliveMs, maxBodyBytes: this.opts.maxBodyBytes };
+    return (this.modernEra ??= import('./modern.ts').then((m) => m.createModernEra(this.agg, opts, this.deps)));
   }
 
   private initialize(m: Json, grant: Grant): Response {
@@ -440,7 +441,7 @@ export class McpEndpoint {
     this.clientRequests.rejectAll('gateway shutting down');
     for (const c of this.inflight.values()) c.abort(new GatewayError('backend_unavailable', 'gateway shutting down'));
     this.sessions.closeAll();
-    await this.modern.close();
+    if (this.modernEra) await (await this.modernEra).handler.close();
   }
 }
 
@@ -475,8 +476,4 @@ function withBothAccepted(req: Request): Request {
 
 function authInfoOf(grant: Grant) {
   return { token: '', clientId: grant.clientId ?? 'anonymous', scopes: [], extra: { grant } };
-}
-
-function grantOfAuth(authInfo: { extra?: Record<string, unknown> } | undefined): Grant {
-  return (authInfo?.extra?.grant as Grant | undefined) ?? { key: 'anonymous', backends: null };
 }

@@ -3,7 +3,7 @@
  * stream, and the client's answers, which arrive as JSON-RPC responses in a later POST, matched back
  * by id and by the grant that started the call (MCP 2025-11-25 client features; spec-checklist §3.12).
  */
-import { ProtocolError } from '@modelcontextprotocol/server';
+import { RpcError } from './rpc-error.ts';
 
 type Json = Record<string, unknown>;
 
@@ -58,7 +58,7 @@ export class ClientRequests {
     if ('result' in message) p.resolve((message.result as Json) ?? {});
     else {
       const e = (message.error ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
-      p.reject(new ProtocolError(typeof e.code === 'number' ? e.code : -32603, String(e.message ?? 'client error'), e.data));
+      p.reject(new RpcError(typeof e.code === 'number' ? e.code : -32603, String(e.message ?? 'client error'), e.data));
     }
     return true;
   }
@@ -67,7 +67,7 @@ export class ClientRequests {
   rejectAll(reason: string): void {
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.reject(new ProtocolError(-32603, reason));
+      p.reject(new RpcError(-32603, reason));
     }
   }
 }

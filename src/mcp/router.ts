@@ -4,7 +4,7 @@
  * (`tools/call`, `resources/read`, `prompts/get`, `completion/complete`) through the aggregator, whose
  * backends remap request ids. No SDK Server object and no schema validation on this path.
  */
-import { ProtocolError } from '@modelcontextprotocol/server';
+import { RpcError } from './rpc-error.ts';
 import type { Aggregator, CallContext, Grant } from './aggregator.ts';
 import type { ClientRequests, Emit } from './relay.ts';
 import type { Session } from './sessions.ts';
@@ -74,7 +74,7 @@ export class Router {
     }
   }
 
-  /** Answers any request but initialize; throws a ProtocolError (or GatewayError) for the error mapper. */
+  /** Answers any request but initialize; throws an RpcError (or GatewayError) for the error mapper. */
   async request(method: string, params: Json | undefined, ctx: RequestContext): Promise<Json | RawResult> {
     const own = this.local(method, params, ctx);
     if (own) return own;
@@ -98,7 +98,7 @@ export class Router {
         if (ctx.session) await this.agg.unsubscribe(String(p.uri ?? ''), ctx.session);
         return {};
       default:
-        throw new ProtocolError(RPC.methodNotFound, `Method not found: ${method}`);
+        throw new RpcError(RPC.methodNotFound, `Method not found: ${method}`);
     }
   }
 
@@ -109,7 +109,7 @@ export class Router {
 
   private list(kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', params: Json | undefined, grant: Grant): RawResult {
     // The merged lists are served in one page; a cursor can only be stale or forged (pagination: -32602).
-    if (params?.cursor !== undefined) throw new ProtocolError(RPC.invalidParams, 'Invalid cursor');
+    if (params?.cursor !== undefined) throw new RpcError(RPC.invalidParams, 'Invalid cursor');
     return new RawResult(`{"${kind}":${this.agg.listJson(kind, grant)}}`);
   }
 
