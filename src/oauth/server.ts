@@ -6,6 +6,7 @@ import { randomToken } from '../store/secrets.ts';
 import { sweepStore } from '../store/sweep.ts';
 import { handleAuthorizeRequest, newNonce } from './authorize.ts';
 import { createCimdResolver } from './cimd.ts';
+import { clientAddress, createTrustedProxies, DEFAULT_TRUSTED_PROXIES } from './client-address.ts';
 import { createClientDirectory } from './clients.ts';
 import { handleConsent } from './consent.ts';
 import type { AuthContext } from './context.ts';
@@ -25,8 +26,11 @@ export type { Principal } from '../auth/bearer.ts';
 
 /** The mounted authorization server. */
 export interface AuthServer {
-  /** Serves /.well-known/*, /authorize, /token, /register, /revoke, /jwks.json (+ CORS preflights); undefined for other paths. */
-  handle(req: Request, clientIp: string): Promise<Response | undefined>;
+  /**
+   * Serves /.well-known/*, /authorize, /token, /register, /revoke, /jwks.json (+ CORS preflights); undefined for other
+   * paths. `peerIp` is the TCP peer; behind a trusted proxy the client address comes from X-Forwarded-For.
+   */
+  handle(req: Request, peerIp: string): Promise<Response | undefined>;
   /** Resource-server check for /mcp and /status: 401 + WWW-Authenticate when missing/invalid; refuses query-string tokens. */
   authenticate(req: Request): Promise<AuthResult>;
   /** Stops the cleanup timer. The database is the caller's to close. */
@@ -42,6 +46,8 @@ export interface AuthServerOptions {
   dataDir: string;
   backendNames: () => string[];
   deps: Deps;
+  /** `http.trusted_proxies`: peers whose X-Forwarded-For is believed; default loopback (DEFAULT_TRUSTED_PROXIES). */
+  trustedProxies?: readonly string[];
 }
 
 const SWEEP_INTERVAL = 10 * 60 * 1000;
@@ -78,7 +84,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     deps: ctxDeps,
     key,
     clients: createClientDirectory(settings, db, cimd),
-    throttle: createLoginThrottle(db, settings.login, log),
+    throttle: createLoginThrottle(db, settings.login, deps.clock, log),
     backendNames: opts.backendNames,
   };
   const sweep = () => {
@@ -92,8 +98,9 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
   const timer = setInterval(sweep, SWEEP_INTERVAL);
   timer.unref?.();
   const routes = routeTable(ctx, sweep);
+  const trusted = createTrustedProxies(opts.trustedProxies ?? DEFAULT_TRUSTED_PROXIES);
   return {
-    handle: (req, ip) => dispatch(routes, req, ip, ctx),
+    handle: (req, peer) => dispatch(routes, req, clientAddress(peer, req.headers.get('x-forwarded-for'), trusted), ctx),
     authenticate: (req) => authenticateRequest(req, { endpoints, db, key, clock: deps.clock, log }),
     close: () => clearInterval(timer),
   };

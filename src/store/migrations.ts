@@ -112,4 +112,13 @@ CREATE TABLE rate_limits (
 );
 `,
   },
+  {
+    version: 2,
+    sql: `
+CREATE TABLE login_known_addresses (
+  address TEXT PRIMARY KEY,
+  last_success_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -62,6 +62,7 @@ describe('validateConfig: defaults', () => {
       max_header_bytes: 16384,
       sse_keepalive: 15_000,
       shutdown_grace: 10_000,
+      trusted_proxies: ['127.0.0.0/8', '::1'],
     });
   });
 
