@@ -12,6 +12,8 @@ export const FORGET_AFTER = DAY;
 const MAX_WAITERS = 64;
 /** How long one attempt waits for a slot (real time: a password check takes milliseconds). */
 const MAX_WAIT_MS = 10_000;
+/** How many times one attempt re-decides after waiting before it gives up. */
+const MAX_ROUNDS = 100;
 
 /** A refusal; no password was checked and nothing was counted. */
 export interface LoginRefusal {
@@ -75,92 +77,101 @@ export interface LoginThrottle {
   begin(address: string): Promise<LoginTicket | LoginRefusal>;
 }
 
-interface Gate {
-  inflight: number;
-  waiters: (() => void)[];
-}
-
-/** Creates the throttle from `auth.login` settings: `max_failures` free failures per address, back-off capped at `lockout`. */
-export function createLoginThrottle(db: Database, cfg: AuthSettings['login'], clock: Clock, log: Logger): LoginThrottle {
-  const gates = new Map<string, Gate>();
+/** In-memory counts of password checks in flight per throttle key, and the attempts waiting for one to end. */
+function createGates() {
+  const gates = new Map<string, { inflight: number; waiters: (() => void)[] }>();
   const gate = (key: string) => {
     let g = gates.get(key);
     if (!g) gates.set(key, (g = { inflight: 0, waiters: [] }));
     return g;
   };
+  return {
+    inflight: (key: string) => gates.get(key)?.inflight ?? 0,
+    waiting: (key: string) => gates.get(key)?.waiters.length ?? 0,
+    acquire: (keys: string[]) => keys.forEach((k) => gate(k).inflight++),
+    release(key: string) {
+      const g = gate(key);
+      g.inflight--;
+      const woken = g.waiters.splice(0);
+      if (g.inflight === 0) gates.delete(key);
+      for (const wake of woken) wake();
+    },
+    /** Resolves true when a check for `key` ended, false after MAX_WAIT_MS. */
+    wait: (key: string) =>
+      new Promise<boolean>((resolve) => {
+        const waiters = gate(key).waiters;
+        const wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(wake);
+          if (i >= 0) waiters.splice(i, 1);
+          resolve(false);
+        }, MAX_WAIT_MS);
+        timer.unref?.();
+        waiters.push(wake);
+      }),
+  };
+}
+
+/** Creates the throttle from `auth.login` settings: `max_failures` free failures per address, back-off capped at `lockout`. */
+export function createLoginThrottle(db: Database, cfg: AuthSettings['login'], clock: Clock, log: Logger): LoginThrottle {
+  const gates = createGates();
   const free = (key: string) => (key === 'global' ? cfg.global_max_failures : cfg.max_failures);
   const live = (key: string, now: number) => liveState(getThrottle(db, key), now);
-  const release = (key: string) => {
-    const g = gate(key);
-    g.inflight--;
-    const woken = g.waiters.splice(0);
-    if (g.inflight === 0 && g.waiters.length === 0) gates.delete(key);
-    for (const wake of woken) wake();
-  };
-  /** Resolves true when a check for `key` finished, false after MAX_WAIT_MS. */
-  const wait = (key: string) =>
-    new Promise<boolean>((resolve) => {
-      const waiters = gate(key).waiters;
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        const i = waiters.indexOf(wake);
-        if (i >= 0) waiters.splice(i, 1);
-        resolve(false);
-      }, MAX_WAIT_MS);
-      timer.unref?.();
-      waiters.push(wake);
-    });
 
+  const recordFailure = (address: string, now: number) => {
+    const [perAddress, global] = db.transaction(() =>
+      [`ip:${address}`, 'global'].map((key) => {
+        const next = addFailure(live(key, now), now, free(key), cfg.lockout);
+        putThrottle(db, key, next);
+        return next;
+      }),
+    ).immediate();
+    log.warn('wrong owner password', { ip: address, failures: perAddress!.failures, global_failures: global!.failures });
+    const left = backoffLeft(perAddress, now);
+    if (left > 0) log.warn('password back-off', { ip: address, failures: perAddress!.failures, retry_after_s: Math.ceil(left / 1000) });
+    if (backoffLeft(global, now) > 0) log.warn('password back-off for unknown addresses', { global_failures: global!.failures });
+  };
   const finish = (address: string, keys: string[], correct: boolean) => {
     const now = clock.now();
     try {
-      if (correct) {
-        clearThrottle(db, keys[0]!);
-        rememberSignIn(db, address, now);
-      } else {
-        const [perAddress, global] = db.transaction(() => {
-          const next = keys.concat(keys.includes('global') ? [] : ['global']).map((k) => addFailure(live(k, now), now, free(k), cfg.lockout));
-          putThrottle(db, keys[0]!, next[0]!);
-          putThrottle(db, 'global', next[1]!);
-          return next;
-        }).immediate();
-        log.warn('wrong owner password', { ip: address, failures: perAddress!.failures, global_failures: global!.failures });
-        const left = backoffLeft(perAddress, now);
-        if (left > 0) log.warn('password back-off', { ip: address, failures: perAddress!.failures, retry_after_s: Math.ceil(left / 1000) });
-        if (backoffLeft(global, now) > 0) log.warn('password back-off for unknown addresses', { global_failures: global!.failures });
-      }
+      if (!correct) return recordFailure(address, now);
+      clearThrottle(db, `ip:${address}`);
+      rememberSignIn(db, address, now);
     } finally {
-      for (const key of keys) release(key);
+      for (const key of keys) gates.release(key);
     }
+  };
+  const ticket = (address: string, keys: string[]): LoginTicket => {
+    gates.acquire(keys);
+    let done = false;
+    return {
+      allowed: true,
+      finish(correct) {
+        if (done) return;
+        done = true;
+        finish(address, keys, correct);
+      },
+    };
   };
 
   return {
     async begin(address) {
+      // Addresses that signed in before are not held back by the global ceiling (nor hold a global slot).
       const keys = [`ip:${address}`, ...(hasSignedInBefore(db, address) ? [] : ['global'])];
-      for (;;) {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
         const now = clock.now();
         for (const key of keys) {
           const left = backoffLeft(live(key, now), now);
           if (left > 0) return { allowed: false, retryAfterMs: left, scope: key === 'global' ? 'global' : 'address' };
         }
-        const full = keys.find((k) => (gates.get(k)?.inflight ?? 0) >= checkSlots(live(k, now), free(k)));
-        if (full === undefined) {
-          for (const key of keys) gate(key).inflight++;
-          let done = false;
-          return {
-            allowed: true,
-            finish: (correct) => {
-              if (done) return;
-              done = true;
-              finish(address, keys, correct);
-            },
-          };
-        }
-        if (gate(full).waiters.length >= MAX_WAITERS || !(await wait(full))) return { allowed: false, retryAfterMs: 1000, scope: 'busy' };
+        const full = keys.find((k) => gates.inflight(k) >= checkSlots(live(k, now), free(k)));
+        if (full === undefined) return ticket(address, keys);
+        if (gates.waiting(full) >= MAX_WAITERS || !(await gates.wait(full))) break;
       }
+      return { allowed: false, retryAfterMs: 1000, scope: 'busy' };
     },
   };
 }
