@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { systemDeps, type Deps } from '../src/deps.ts';
 import { printError, processIo, type CliIo } from './io.ts';
 import { serve } from './serve.ts';
+import { registerAuth } from './auth.ts';
 import { registerBackends } from './backends.ts';
 import { registerCompletion } from './completion.ts';
 import type { CliContext } from './context.ts';
@@ -56,6 +57,7 @@ Signals: SIGHUP reloads the config (so does saving the file); SIGTERM/SIGINT sto
   registerPasswd(program, ctx);
   registerBackends(program, ctx);
   registerTokens(program, ctx);
+  registerAuth(program, ctx);
   registerStatus(program, ctx);
   registerFunnel(program, ctx);
   registerSystemd(program, ctx);

@@ -135,7 +135,15 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
   let closeAuth = () => {};
   if (config.auth.mode === 'oauth') {
     if (!opts.db) throw new Error('auth.mode oauth needs the database');
-    const server = await createAuthServer({ settings: config.auth, publicUrl, db: opts.db, dataDir: config.data_dir, backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled), deps });
+    const server = await createAuthServer({
+      settings: config.auth,
+      publicUrl,
+      db: opts.db,
+      dataDir: config.data_dir,
+      backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled),
+      trustedProxies: config.http.trusted_proxies,
+      deps,
+    });
     auth = {
       routes: (req, ip) => server.handle(req, ip),
       authenticate: async (req) => {
@@ -143,11 +151,11 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
         return r.ok ? { ok: true, grant: grantOf(r.principal) } : r;
       },
     };
-    const revoked = (server as { onRevoked?: (fn: (ids: string[]) => void) => () => void }).onRevoked?.((ids) => {
+    const revoked = server.onRevoked((ids) => {
       const n = endpoint.revokeGrants(ids);
       if (n > 0) deps.log.info('revoked grant: sessions and streams closed', { sessions: n });
     });
-    closeAuth = () => (revoked?.(), server.close());
+    closeAuth = () => (revoked(), server.close());
   }
   const routes = createRoutes({ aggregator, endpoint, auth, deps, inflight, snapshot });
   return {

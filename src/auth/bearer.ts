@@ -1,4 +1,4 @@
-/** @module Resource-server check for /mcp and /status: RFC 6750 bearer tokens, RFC 9728 challenge, per-request revocation. */
+/** @module Resource-server check for /mcp and /status: RFC 6750 bearer tokens, RFC 9728 challenge, the full token check (cached by auth/verifier.ts). */
 import type { Database } from 'bun:sqlite';
 import type { Clock } from '../deps.ts';
 import type { Logger } from '../log.ts';
@@ -6,7 +6,7 @@ import { verifyAccessToken } from '../oauth/access-token.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import type { SigningKey } from '../oauth/keys.ts';
 import type { Endpoints } from '../oauth/metadata.ts';
-import { touchGrant, type GrantRecord } from '../store/grants.ts';
+import type { GrantRecord } from '../store/grants.ts';
 import { findPersonalToken, PERSONAL_TOKEN_PREFIX } from '../store/personal-tokens.ts';
 import { findAccessToken } from '../store/tokens.ts';
 
@@ -67,36 +67,33 @@ export function unauthorizedResponse(e: Endpoints, error?: { code: string; descr
   });
 }
 
-/**
- * Authenticates a request: no token in the query string (spec-checklist [1.1]), a bearer header holding an
- * mcpgw JWT or personal token, and a grant that is neither revoked nor expired, read from the database on
- * every call so a revocation by another process applies at once ([1.8]).
- */
-export async function authenticateRequest(req: Request, ctx: BearerContext): Promise<AuthResult> {
-  if (new URL(req.url).searchParams.has('access_token')) {
-    return { ok: false, response: unauthorizedResponse(ctx.endpoints, { code: 'invalid_request', description: 'access tokens are not accepted in the query string' }, 400) };
-  }
-  const cred = parseAuthorization(req.headers.get('authorization'));
-  if (cred.kind === 'none') return { ok: false, response: unauthorizedResponse(ctx.endpoints) };
-  try {
-    if (cred.kind === 'malformed') throw new OAuthError('invalid_token', 'malformed bearer token', 401);
-    const principal = cred.token.startsWith(PERSONAL_TOKEN_PREFIX) ? checkPersonalToken(cred.token, ctx) : await checkJwt(cred.token, ctx);
-    recordUse(principal.grantId, ctx);
-    return { ok: true, principal };
-  } catch (err) {
-    if (!(err instanceof OAuthError)) throw err;
-    ctx.log.debug('bearer token refused', { reason: err.description });
-    return { ok: false, response: unauthorizedResponse(ctx.endpoints, { code: 'invalid_token', description: err.description }) };
-  }
+/** Refuses a token in the query string (spec-checklist [1.1]); undefined when the request may go on. */
+export function refuseQueryToken(req: Request, e: Endpoints): AuthResult | undefined {
+  if (!new URL(req.url).searchParams.has('access_token')) return undefined;
+  return { ok: false, response: unauthorizedResponse(e, { code: 'invalid_request', description: 'access tokens are not accepted in the query string' }, 400) };
 }
 
-function recordUse(grantId: string, ctx: BearerContext): void {
-  try {
-    touchGrant(ctx.db, grantId, ctx.clock.now());
-  } catch (err) {
-    // "Last used" is informational: a busy database (the CLI writing) must not fail the request.
-    ctx.log.debug('could not record grant use', { grant_id: grantId, error: err });
-  }
+/** A verified token: who it is, the access token id (JWTs only), and until when the verdict may stand. */
+export interface CheckedToken {
+  principal: Principal;
+  jti?: string;
+  /** The earlier of the token's and the grant's expiry (ms). */
+  validUntil: number;
+}
+
+/**
+ * Fully checks a bearer token against the key and the database: an mcpgw JWT (signature, iss, aud, exp via the
+ * clock, jti issued and not revoked) or a personal token, and a grant neither revoked nor expired ([1.8]).
+ * Throws OAuthError invalid_token.
+ */
+export async function checkBearerToken(token: string, ctx: BearerContext): Promise<CheckedToken> {
+  return token.startsWith(PERSONAL_TOKEN_PREFIX) ? checkPersonalToken(token, ctx) : await checkJwt(token, ctx);
+}
+
+/** The 401 for a token that failed its check. */
+export function invalidTokenResult(err: OAuthError, ctx: BearerContext): AuthResult {
+  ctx.log.debug('bearer token refused', { reason: err.description });
+  return { ok: false, response: unauthorizedResponse(ctx.endpoints, { code: 'invalid_token', description: err.description }) };
 }
 
 function assertGrantLive(grant: GrantRecord, now: number, e: Endpoints): void {
@@ -105,13 +102,13 @@ function assertGrantLive(grant: GrantRecord, now: number, e: Endpoints): void {
   if (grant.resource !== e.resource) throw new OAuthError('invalid_token', 'token audience invalid', 401);
 }
 
-async function checkJwt(token: string, ctx: BearerContext): Promise<Principal> {
+async function checkJwt(token: string, ctx: BearerContext): Promise<CheckedToken> {
   const now = ctx.clock.now();
   const claims = await verifyAccessToken(ctx.key, token, { issuer: ctx.endpoints.issuer, audience: ctx.endpoints.resource, now });
   const rec = findAccessToken(ctx.db, claims.jti);
   if (!rec || rec.revokedAt !== undefined || rec.clientId !== claims.clientId) throw new OAuthError('invalid_token', 'token revoked', 401);
   assertGrantLive(rec.grant, now, ctx.endpoints);
-  return {
+  const principal: Principal = {
     subject: claims.subject,
     clientId: claims.clientId,
     clientName: rec.grant.clientName,
@@ -121,20 +118,23 @@ async function checkJwt(token: string, ctx: BearerContext): Promise<Principal> {
     expiresAt: claims.expiresAt,
     kind: 'oauth',
   };
+  return { principal, jti: claims.jti, validUntil: Math.min(claims.expiresAt, rec.grant.expiresAt ?? Number.MAX_SAFE_INTEGER) };
 }
 
-function checkPersonalToken(token: string, ctx: BearerContext): Principal {
+function checkPersonalToken(token: string, ctx: BearerContext): CheckedToken {
   const grant = findPersonalToken(ctx.db, token);
   if (!grant) throw new OAuthError('invalid_token', 'token invalid', 401);
   assertGrantLive(grant, ctx.clock.now(), ctx.endpoints);
-  return {
+  const expiresAt = grant.expiresAt ?? Number.MAX_SAFE_INTEGER;
+  const principal: Principal = {
     subject: grant.subject,
     clientId: grant.clientId,
     clientName: grant.clientName,
     grantId: grant.id,
     backends: grant.backends,
     scopes: grant.scope.split(' ').filter(Boolean),
-    expiresAt: grant.expiresAt ?? Number.MAX_SAFE_INTEGER,
+    expiresAt,
     kind: 'personal',
   };
+  return { principal, validUntil: expiresAt };
 }

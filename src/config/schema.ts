@@ -110,6 +110,13 @@ const phc = (message: string) => str.refine((v) => v.startsWith('$argon2') || v.
 const list = <T extends z.ZodType>(item: T) => z.array(item).default(() => []);
 const stringMap = <T extends z.ZodType>(value: T) => z.record(str, value).default(() => ({}));
 
+/** An IPv4/IPv6 address, optionally with a /prefix. */
+function isIpOrCidr(v: string): boolean {
+  const [addr = '', prefix, ...rest] = v.split('/');
+  const max = isIPv4(addr) ? 32 : isIPv6(addr) ? 128 : -1;
+  return max > 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max));
+}
+
 const clientSchema = z.strictObject({
   client_id: str.min(1).max(200),
   client_name: str.optional(),
@@ -160,6 +167,7 @@ const httpSchema = z.strictObject({
   session_idle: durationOr('24h'),
   max_sessions: int(1).default(10_000),
   max_sessions_per_grant: int(1).default(100),
+  trusted_proxies: z.array(str.refine(isIpOrCidr, { error: 'must be an IP address or CIDR like 127.0.0.0/8 or fd7a:115c:a1e0::/48' })).default(() => ['127.0.0.0/8', '::1']),
 });
 
 const toolsSchema = z.strictObject({

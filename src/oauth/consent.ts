@@ -8,6 +8,7 @@ import type { ResolvedClient } from './clients.ts';
 import type { AuthContext } from './context.ts';
 import { OAuthError } from './errors.ts';
 import { errorPage } from './html.ts';
+import { formatWait } from './login-throttle.ts';
 import { param } from './request.ts';
 
 /** The subject of every grant: mcpgw has one owner. */
@@ -64,17 +65,20 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
   if (passwordHash === undefined) return showConsent(ctx, client, req, { status: 503, checked: new Set(chosen) });
   const offered = record.backendsOffered;
   if (offered.length > 0 && chosen.length === 0) return again(400, 'Choose at least one backend.');
+  // During a back-off the password is neither checked nor counted: the right one later still gets in (issue 8 finding 3).
+  const ticket = await ctx.throttle.begin(clientIp);
+  if (!ticket.allowed) {
+    const why = ticket.scope === 'busy' ? 'Too many sign-in attempts at once.' : ticket.scope === 'global' ? 'Too many wrong passwords from many addresses.' : 'Too many wrong passwords.';
+    return again(429, `${why} Try again ${formatWait(ticket.retryAfterMs)}.`, { 'Retry-After': String(Math.ceil(ticket.retryAfterMs / 1000)) });
+  }
+  let correct = false;
+  try {
+    correct = await verifyPassword(param(form, 'password') ?? '', passwordHash);
+  } finally {
+    ticket.finish(correct);
+  }
+  if (!correct) return again(403, 'Wrong password.');
   const now = ctx.deps.clock.now();
-  const decision = ctx.throttle.begin(clientIp, now);
-  if (!decision.allowed) {
-    const wait = Math.ceil(decision.retryAfterMs / 1000);
-    return again(429, `Too many wrong passwords. Try again later (in about ${wait} s).`, { 'Retry-After': String(wait) });
-  }
-  if (!(await verifyPassword(param(form, 'password') ?? '', passwordHash))) {
-    ctx.throttle.failed(clientIp, now);
-    return again(403, 'Wrong password.');
-  }
-  ctx.throttle.succeeded(clientIp);
   // Every current backend ticked means "all", which also covers backends added later (as the page says).
   const backends = offered.length === 0 || offered.every((b) => chosen.includes(b)) ? null : chosen;
   const code = issueCode(ctx, client, record, backends, now);

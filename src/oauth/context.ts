@@ -17,4 +17,6 @@ export interface AuthContext {
   clients: ClientDirectory;
   throttle: LoginThrottle;
   backendNames: () => string[];
+  /** Tells the bearer check about revocations made here, so cached tokens stop working at once. */
+  revocations: { grantsRevoked(grantIds: string[]): void; accessTokenRevoked(jti: string): void };
 }

@@ -23,15 +23,18 @@ export async function handleRevoke(req: Request, ctx: AuthContext): Promise<Resp
   const now = ctx.deps.clock.now();
   const rt = getRefreshToken(ctx.db, sha256Hex(token));
   if (rt) {
-    if (rt.clientId === client.clientId) revokeGrant(ctx.db, rt.grantId, now, 'revoked by client');
-    else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
+    if (rt.clientId === client.clientId) {
+      if (revokeGrant(ctx.db, rt.grantId, now, 'revoked by client')) ctx.revocations.grantsRevoked([rt.grantId]);
+    } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
     return oauthEmpty();
   }
   const jti = await accessTokenId(token, ctx);
   const at = jti === undefined ? undefined : findAccessToken(ctx.db, jti);
   if (at && jti !== undefined) {
-    if (at.clientId === client.clientId) revokeAccessToken(ctx.db, jti, now);
-    else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
+    if (at.clientId === client.clientId) {
+      revokeAccessToken(ctx.db, jti, now);
+      ctx.revocations.accessTokenRevoked(jti);
+    } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
   }
   return oauthEmpty();
 }

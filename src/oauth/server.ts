@@ -1,11 +1,13 @@
 /** @module createAuthServer: mounts the OAuth 2.1 authorization server and the resource-server check for /mcp. */
 import type { Database } from 'bun:sqlite';
-import { authenticateRequest, type AuthResult, type Principal } from '../auth/bearer.ts';
+import type { AuthResult, Principal } from '../auth/bearer.ts';
+import { createBearerVerifier, type RevokedListener, type VerifierOptions } from '../auth/verifier.ts';
 import type { Deps } from '../deps.ts';
 import { randomToken } from '../store/secrets.ts';
 import { sweepStore } from '../store/sweep.ts';
 import { handleAuthorizeRequest, newNonce } from './authorize.ts';
 import { createCimdResolver } from './cimd.ts';
+import { clientAddress, createTrustedProxies, DEFAULT_TRUSTED_PROXIES } from './client-address.ts';
 import { createClientDirectory } from './clients.ts';
 import { handleConsent } from './consent.ts';
 import type { AuthContext } from './context.ts';
@@ -25,11 +27,19 @@ export type { Principal } from '../auth/bearer.ts';
 
 /** The mounted authorization server. */
 export interface AuthServer {
-  /** Serves /.well-known/*, /authorize, /token, /register, /revoke, /jwks.json (+ CORS preflights); undefined for other paths. */
-  handle(req: Request, clientIp: string): Promise<Response | undefined>;
+  /**
+   * Serves /.well-known/*, /authorize, /token, /register, /revoke, /jwks.json (+ CORS preflights); undefined for other
+   * paths. `peerIp` is the TCP peer; behind a trusted proxy the client address comes from X-Forwarded-For.
+   */
+  handle(req: Request, peerIp: string): Promise<Response | undefined>;
   /** Resource-server check for /mcp and /status: 401 + WWW-Authenticate when missing/invalid; refuses query-string tokens. */
   authenticate(req: Request): Promise<AuthResult>;
-  /** Stops the cleanup timer. The database is the caller's to close. */
+  /**
+   * Subscribes to revoked grants: `/revoke` of a refresh token, refresh-token or code reuse, and revocations
+   * by another process (the CLI) noticed in the database within a second. Returns the unsubscribe function.
+   */
+  onRevoked(listener: RevokedListener): () => void;
+  /** Stops the timers and writes pending last-used times. The database is the caller's to close. */
   close(): void;
 }
 
@@ -42,6 +52,10 @@ export interface AuthServerOptions {
   dataDir: string;
   backendNames: () => string[];
   deps: Deps;
+  /** `http.trusted_proxies`: peers whose X-Forwarded-For is believed; default loopback (DEFAULT_TRUSTED_PROXIES). */
+  trustedProxies?: readonly string[];
+  /** Tuning of the verified-token cache (tests shorten the intervals); defaults in auth/verifier.ts. */
+  bearerCache?: VerifierOptions;
 }
 
 const SWEEP_INTERVAL = 10 * 60 * 1000;
@@ -65,11 +79,17 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
   const { settings, db, deps } = opts;
   const endpoints = endpointsFor(opts.publicUrl);
   if (settings.mode === 'none') {
-    return { handle: async () => undefined, authenticate: async () => ({ ok: true, principal: ANONYMOUS_PRINCIPAL }), close() {} };
+    return {
+      handle: async () => undefined,
+      authenticate: async () => ({ ok: true, principal: ANONYMOUS_PRINCIPAL }),
+      onRevoked: () => () => {},
+      close() {},
+    };
   }
   const log = deps.log.child({ component: 'oauth' });
   const key = await loadOrCreateSigningKey(opts.dataDir, log);
   const ctxDeps = { ...deps, log };
+  const verifier = createBearerVerifier({ endpoints, db, key, clock: deps.clock, log }, opts.bearerCache);
   const cimd = createCimdResolver(settings.cimd, ctxDeps);
   const ctx: AuthContext = {
     settings,
@@ -78,8 +98,9 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     deps: ctxDeps,
     key,
     clients: createClientDirectory(settings, db, cimd),
-    throttle: createLoginThrottle(db, settings.login, log),
+    throttle: createLoginThrottle(db, settings.login, deps.clock, log),
     backendNames: opts.backendNames,
+    revocations: verifier,
   };
   const sweep = () => {
     try {
@@ -92,10 +113,15 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
   const timer = setInterval(sweep, SWEEP_INTERVAL);
   timer.unref?.();
   const routes = routeTable(ctx, sweep);
+  const trusted = createTrustedProxies(opts.trustedProxies ?? DEFAULT_TRUSTED_PROXIES);
   return {
-    handle: (req, ip) => dispatch(routes, req, ip, ctx),
-    authenticate: (req) => authenticateRequest(req, { endpoints, db, key, clock: deps.clock, log }),
-    close: () => clearInterval(timer),
+    handle: (req, peer) => dispatch(routes, req, clientAddress(peer, req.headers.get('x-forwarded-for'), trusted), ctx),
+    authenticate: (req) => verifier.authenticate(req),
+    onRevoked: (listener) => verifier.onRevoked(listener),
+    close: () => {
+      clearInterval(timer);
+      verifier.close();
+    },
   };
 }
 

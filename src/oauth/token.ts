@@ -62,7 +62,7 @@ async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthCont
   if (!code) throw new OAuthError('invalid_grant', 'authorization code is invalid');
   if (code.redeemedAt !== undefined) {
     // RFC 6749 §4.1.2 / OAuth 2.1 §4.1.3: a replayed code revokes what its first redemption issued.
-    if (code.grantId) revokeGrant(ctx.db, code.grantId, now, 'authorization code reused');
+    if (code.grantId && revokeGrant(ctx.db, code.grantId, now, 'authorization code reused')) ctx.revocations.grantsRevoked([code.grantId]);
     ctx.deps.log.warn('authorization code reused; grant revoked', { client_id: client.clientId, grant_id: code.grantId });
     throw new OAuthError('invalid_grant', 'authorization code already used');
   }
@@ -101,7 +101,7 @@ async function refresh(tr: RefreshRequest, client: ResolvedClient, ctx: AuthCont
   if (rt.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token expired');
   if (rt.rotatedAt !== undefined && now - rt.rotatedAt > ctx.settings.refresh_grace) {
     // Reuse after the grace window means two parties hold the token: end the whole family (spec-checklist [1.7]).
-    revokeGrant(ctx.db, grant.id, now, 'refresh token reuse');
+    if (revokeGrant(ctx.db, grant.id, now, 'refresh token reuse')) ctx.revocations.grantsRevoked([grant.id]);
     ctx.deps.log.warn('refresh token reused after grace window; grant revoked', { client_id: client.clientId, grant_id: grant.id });
     throw new OAuthError('invalid_grant', 'refresh token already used');
   }

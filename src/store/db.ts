@@ -24,6 +24,11 @@ export function schemaVersion(db: Database): number {
   return row.v ?? 0;
 }
 
+/** SQLite's `PRAGMA data_version`: changes whenever another connection (another process) commits to the file. */
+export function dataVersion(db: Database): number {
+  return (db.query('PRAGMA data_version').get() as { data_version: number }).data_version;
+}
+
 function createPrivateFile(path: string): void {
   // Secrets live here (hashes, but also grants and client data): owner-only from the first byte.
   // SQLite gives the -wal and -shm files the main file's mode.

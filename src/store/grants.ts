@@ -108,6 +108,22 @@ export function touchGrant(db: Database, id: string, now: number): void {
   db.query('UPDATE grants SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)').run(now, id, now - 60_000);
 }
 
+/** Records batched uses (grant id -> time of last use) in one transaction, each at most once a minute. */
+export function touchGrants(db: Database, uses: ReadonlyMap<string, number>): void {
+  db.transaction(() => {
+    for (const [id, at] of uses) touchGrant(db, id, at);
+  })();
+}
+
+/** Of `ids`, those whose grant is revoked or no longer exists (one query, whatever the number of ids). */
+export function revokedGrantIds(db: Database, ids: readonly string[]): string[] {
+  if (ids.length === 0) return [];
+  const rows = db
+    .query('SELECT value AS id FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE g.id = value AND g.revoked_at IS NULL)')
+    .all(JSON.stringify(ids)) as { id: string }[];
+  return rows.map((r) => r.id);
+}
+
 /** Grants, newest first; without `includeInactive` only active ones. */
 export function listGrants(db: Database, opts: { now: number; includeInactive?: boolean }): GrantSummary[] {
   const rows = db.query('SELECT * FROM grants ORDER BY created_at DESC, id').all() as Row[];

@@ -137,4 +137,13 @@ CREATE TABLE backend_catalogs (
 );
 `,
   },
+  {
+    version: 3,
+    sql: `
+CREATE TABLE login_known_addresses (
+  address TEXT PRIMARY KEY,
+  last_success_at INTEGER NOT NULL
+);
+`,
+  },
 ];

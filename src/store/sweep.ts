@@ -3,6 +3,8 @@ import type { Database } from 'bun:sqlite';
 import { deleteUnusedDcrClients } from './clients.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
+/** An address that signed in stays exempt from the global sign-in ceiling this long after its last sign-in. */
+const KNOWN_ADDRESS_TTL = 180 * DAY;
 
 /** Counts of rows removed by one sweep. */
 export interface SweepResult {
@@ -29,6 +31,7 @@ export function sweepStore(db: Database, now: number, opts: { unusedClientTtl: n
       db.query('DELETE FROM rate_limits WHERE window_start <= ?').run(now - opts.rateWindow).changes +
       db
         .query('DELETE FROM login_throttle WHERE last_failure_at <= ? AND (locked_until IS NULL OR locked_until <= ?)')
-        .run(now - Math.max(opts.lockout, DAY), now).changes,
+        .run(now - Math.max(opts.lockout, DAY), now).changes +
+      db.query('DELETE FROM login_known_addresses WHERE last_success_at <= ?').run(now - KNOWN_ADDRESS_TTL).changes,
   }))();
 }

@@ -80,3 +80,12 @@ export function findAccessToken(
   if (!r) return undefined;
   return { clientId: r.at_client_id, revokedAt: r.at_revoked_at ?? undefined, grant: grantFromRow(r) };
 }
+
+/** Of `jtis`, the access tokens that are revoked or no longer stored (one query). */
+export function revokedAccessTokenIds(db: Database, jtis: readonly string[]): string[] {
+  if (jtis.length === 0) return [];
+  const rows = db
+    .query('SELECT value AS jti FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.jti = value AND a.revoked_at IS NULL)')
+    .all(JSON.stringify(jtis)) as { jti: string }[];
+  return rows.map((r) => r.jti);
+}

@@ -8,8 +8,27 @@ import { openStore } from '../../src/store/db.ts';
 import { revokeAll, revokeClient, revokeGrant } from '../../src/store/grants.ts';
 import { createPersonalToken } from '../../src/store/personal-tokens.ts';
 import { secureRandom } from '../../src/deps.ts';
-import { callMcp, obtainTokens } from '../helpers/oauth-client.ts';
+import { callMcp, obtainTokens, postForm } from '../helpers/oauth-client.ts';
 import { startOAuthWorld, type OAuthWorld } from '../helpers/oauth-world.ts';
+
+/** Resolves with the next grant ids the auth server reports revoked; rejects after `ms`. */
+function nextRevocation(w: OAuthWorld, ms = 1000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no revocation reported within ${ms} ms`));
+    }, ms);
+    const off = w.auth.onRevoked((ids) => {
+      clearTimeout(timer);
+      off();
+      resolve(ids);
+    });
+  });
+}
+
+async function grantOf(w: OAuthWorld, token: string): Promise<string> {
+  return ((await (await callMcp(w, token)).json()) as { principal: { grantId: string } }).principal.grantId;
+}
 
 function prmUrl(w: OAuthWorld) {
   return `${w.url}/.well-known/oauth-protected-resource/mcp`;
@@ -119,17 +138,23 @@ describe('token validation [1.8]', () => {
     const a = await obtainTokens(w);
     const b = await obtainTokens(w);
     const c = await obtainTokens(w);
-    expect((await callMcp(w, a.access_token)).status).toBe(200);
+    const grantId = await grantOf(w, a.access_token);
     const cli = openStore(w.dbPath);
-    const grantId = ((await (await callMcp(w, a.access_token)).json()) as { principal: { grantId: string } }).principal.grantId;
     const started = performance.now();
+    let revoked = nextRevocation(w);
     expect(revokeGrant(cli, grantId, Date.now())).toBe(true);
+    expect(await revoked).toEqual([grantId]);
     await expectInvalidToken(w, a.access_token);
     expect(performance.now() - started).toBeLessThan(1000);
-    expect((await callMcp(w, b.access_token)).status).toBe(200);
+    const bGrant = await grantOf(w, b.access_token);
+    revoked = nextRevocation(w);
     expect(revokeClient(cli, b.clientId, Date.now())).toBe(1);
+    expect(await revoked).toEqual([bGrant]);
     await expectInvalidToken(w, b.access_token);
+    const cGrant = await grantOf(w, c.access_token);
+    revoked = nextRevocation(w);
     expect(revokeAll(cli, Date.now())).toBe(1);
+    expect(await revoked).toEqual([cGrant]);
     await expectInvalidToken(w, c.access_token);
     cli.close();
   });
@@ -160,13 +185,112 @@ db.close();`,
     expect(status).toBe(401);
   });
 
-  test('last use is recorded on the grant (at most once a minute)', async () => {
+  test('issue 7 item 11: last use is recorded in batches: not per request, but on flush (here: close)', async () => {
     await using w = await startOAuthWorld();
     const t = await obtainTokens(w);
+    const lastUsed = () => (w.db.query('SELECT last_used_at FROM grants').get() as { last_used_at: number | null }).last_used_at;
     w.clock.advance(5000);
-    await callMcp(w, t.access_token);
-    const row = w.db.query('SELECT last_used_at FROM grants').get() as { last_used_at: number };
-    expect(row.last_used_at).toBe(w.clock.now());
+    expect((await callMcp(w, t.access_token)).status).toBe(200);
+    w.clock.advance(1000);
+    expect((await callMcp(w, t.access_token)).status).toBe(200);
+    expect(lastUsed()).toBeNull();
+    w.auth.close();
+    expect(lastUsed()).toBe(w.clock.now());
+  });
+});
+
+describe('verified-token cache (issue 7 item 11: the token check costs nothing per call)', () => {
+  /** Counts the statements the auth server prepares on its connection, apart from the revocation poll. */
+  function countQueries(w: OAuthWorld): { readonly n: number } {
+    const counter = { n: 0 };
+    const query = w.db.query.bind(w.db);
+    w.db.query = ((sql: string) => {
+      if (!sql.startsWith('PRAGMA data_version')) counter.n++;
+      return query(sql);
+    }) as typeof w.db.query;
+    return counter;
+  }
+
+  test('issue 7 item 11: a repeated bearer makes no database query until the cache entry ages out', async () => {
+    await using w = await startOAuthWorld({ bearerCache: { cacheTtl: 5000 } });
+    const t = await obtainTokens(w);
+    const pat = createPersonalToken(w.db, { name: 'bench', backends: null, resource: w.resource, now: w.clock.now(), random: secureRandom });
+    const queries = countQueries(w);
+    for (const token of [t.access_token, pat.token]) expect((await callMcp(w, token)).status).toBe(200);
+    const afterFirst = queries.n;
+    expect(afterFirst).toBeGreaterThan(0);
+    for (let i = 0; i < 20; i++) for (const token of [t.access_token, pat.token]) expect((await callMcp(w, token)).status).toBe(200);
+    expect(queries.n).toBe(afterFirst);
+    w.clock.advance(5000);
+    expect((await callMcp(w, t.access_token)).status).toBe(200);
+    expect(queries.n).toBeGreaterThan(afterFirst);
+  });
+
+  test('a cached token still expires on the injected clock', async () => {
+    await using w = await startOAuthWorld({ bearerCache: { cacheTtl: 60 * 60 * 1000 } });
+    const t = await obtainTokens(w);
+    w.clock.advance(3600_000 - 1);
+    expect((await callMcp(w, t.access_token)).status).toBe(200);
+    w.clock.advance(1);
+    await expectInvalidToken(w, t.access_token);
+  });
+
+  test('issue 7 item 11: /revoke of a refresh token -> the next request is 401 at once and onRevoked fires', async () => {
+    await using w = await startOAuthWorld({ bearerCache: { pollInterval: 60_000 } });
+    const t = await obtainTokens(w);
+    const grantId = await grantOf(w, t.access_token);
+    const seen: string[][] = [];
+    w.auth.onRevoked((ids) => seen.push(ids));
+    expect((await postForm(w, '/revoke', { token: t.refresh_token, client_id: t.clientId })).status).toBe(200);
+    expect(seen).toEqual([[grantId]]);
+    await expectInvalidToken(w, t.access_token);
+  });
+
+  test('issue 7 item 11: /revoke of an access token drops it from the cache at once (its grant lives on)', async () => {
+    await using w = await startOAuthWorld({ bearerCache: { pollInterval: 60_000 } });
+    const t = await obtainTokens(w);
+    expect((await callMcp(w, t.access_token)).status).toBe(200);
+    const seen: string[][] = [];
+    w.auth.onRevoked((ids) => seen.push(ids));
+    expect((await postForm(w, '/revoke', { token: t.access_token, client_id: t.clientId })).status).toBe(200);
+    await expectInvalidToken(w, t.access_token);
+    expect(seen).toEqual([]);
+  });
+
+  test('issue 7 item 11: a grant revoked by a separate connection (the CLI) -> onRevoked within 1 s, then 401, also after its cache entry aged out', async () => {
+    await using w = await startOAuthWorld({ bearerCache: { cacheTtl: 5000 } });
+    const a = await obtainTokens(w);
+    const b = await obtainTokens(w);
+    const aGrant = await grantOf(w, a.access_token);
+    const bGrant = await grantOf(w, b.access_token);
+    w.clock.advance(10_000); // both cache entries are stale now; the grants are still watched
+    const cli = openStore(w.dbPath);
+    try {
+      const revoked = nextRevocation(w, 1000);
+      expect(revokeAll(cli, Date.now(), 'test')).toBe(2);
+      expect((await revoked).sort()).toEqual([aGrant, bGrant].sort());
+    } finally {
+      cli.close();
+    }
+    await expectInvalidToken(w, a.access_token);
+    await expectInvalidToken(w, b.access_token);
+  });
+
+  test('a listener that throws does not stop the others; unsubscribing works', async () => {
+    await using w = await startOAuthWorld({ bearerCache: { pollInterval: 60_000 } });
+    const t = await obtainTokens(w);
+    const seen: string[][] = [];
+    w.auth.onRevoked(() => {
+      throw new Error('boom');
+    });
+    const off = w.auth.onRevoked((ids) => seen.push(ids));
+    off();
+    const kept: string[][] = [];
+    w.auth.onRevoked((ids) => kept.push(ids));
+    await postForm(w, '/revoke', { token: t.refresh_token, client_id: t.clientId });
+    expect(seen).toEqual([]);
+    expect(kept).toHaveLength(1);
+    expect(w.logs.some((l) => l.msg === 'revocation listener failed')).toBe(true);
   });
 });
 
@@ -183,7 +307,11 @@ describe('personal access tokens', () => {
     await expectInvalidToken(w, pat.token);
     const forever = createPersonalToken(w.db, { name: 'x', backends: null, resource: w.resource, now, random: secureRandom });
     expect((await callMcp(w, forever.token)).status).toBe(200);
-    revokeGrant(w.db, forever.grantId, now);
+    const cli = openStore(w.dbPath);
+    const revoked = nextRevocation(w);
+    revokeGrant(cli, forever.grantId, now);
+    cli.close();
+    expect(await revoked).toEqual([forever.grantId]);
     await expectInvalidToken(w, forever.token);
     await expectInvalidToken(w, 'mcpgw_pat_doesnotexist');
   });

@@ -66,6 +66,7 @@ describe('validateConfig: defaults', () => {
       session_idle: 86_400_000,
       max_sessions: 10_000,
       max_sessions_per_grant: 100,
+      trusted_proxies: ['127.0.0.0/8', '::1'],
     });
   });
 

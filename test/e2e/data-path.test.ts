@@ -11,6 +11,11 @@ import { BACKEND_PATH, connectV1 } from '../helpers/clients.ts';
 import { freePort } from '../helpers/everything.ts';
 import { baseConfig, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { childProcesses } from '../helpers/procs.ts';
+import { passwordHash } from '../helpers/oauth-world.ts';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/db.ts';
+import { revokeGrant } from '../../src/store/grants.ts';
+import { createPersonalToken } from '../../src/store/personal-tokens.ts';
 
 type Json = Record<string, unknown>;
 const alpha = { command: process.execPath, args: [BACKEND_PATH, '--name', 'alpha'] };
@@ -68,6 +73,30 @@ describe('data path through the binary (issue 7)', () => {
       for (const s of sockets) s.destroy();
     }
   }, 60_000);
+
+  test('fault 3: a revocation written by another process (the CLI) closes the grant\'s open GET stream within a second', async () => {
+    const hash = await passwordHash();
+    await using gw = await startGatewayProcess((d) => ({ ...baseConfig(d, {}), auth: { mode: 'oauth', password_hash: hash } }));
+    const db = openStore(join(gw.dir, 'state', 'mcpgw.db'));
+    try {
+      const { token, grantId } = createPersonalToken(db, { name: 'e2e', backends: null, resource: gw.mcpUrl, now: Date.now(), random: (n) => crypto.getRandomValues(new Uint8Array(n)) });
+      const auth = { authorization: `Bearer ${token}` };
+      const init = await post(gw.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }, auth);
+      const sid = init.headers.get('mcp-session-id')!;
+      await init.text();
+      const stream = await fetch(gw.mcpUrl, { headers: { ...auth, accept: 'text/event-stream', 'mcp-session-id': sid } });
+      expect(stream.status).toBe(200);
+      const ended = stream.text().then(() => Date.now());
+      const revokedAt = Date.now();
+      revokeGrant(db, grantId, revokedAt, 'e2e');
+      const at = await Promise.race([ended, Bun.sleep(3000).then(() => Infinity)]);
+      expect(at - revokedAt).toBeLessThan(1000);
+      // The session is gone too, and the token no longer opens a new one.
+      expect((await fetch(gw.mcpUrl, { headers: { ...auth, accept: 'text/event-stream', 'mcp-session-id': sid } })).status).toBe(401);
+    } finally {
+      db.close();
+    }
+  }, 30_000);
 
   test('fault 10: a body over the limit with Content-Length gets 413 every time, never a reset', async () => {
     await using gw = await startGatewayProcess((d) => baseConfig(d, {}, { http: { max_body_bytes: 1 * MB } }));

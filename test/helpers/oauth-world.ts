@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manualClock, secureRandom, type Deps } from '../../src/deps.ts';
+import type { VerifierOptions } from '../../src/auth/verifier.ts';
 import type { Logger } from '../../src/log.ts';
 import { createAuthServer, type AuthServer } from '../../src/oauth/server.ts';
 import type { AuthSettings } from '../../src/oauth/settings.ts';
@@ -87,6 +88,8 @@ export interface WorldOptions {
   backends?: string[];
   /** Reuse a data dir (it is then not deleted on dispose). */
   dataDir?: string;
+  /** Verified-token cache tuning passed to createAuthServer. */
+  bearerCache?: VerifierOptions;
 }
 
 /** Test-only header that overrides the peer address, to simulate several client IPs. */
@@ -139,7 +142,7 @@ export async function startOAuthWorld(opts: WorldOptions = {}): Promise<OAuthWor
     db: openStore(dbPath),
   } as OAuthWorld;
   const start = async () => {
-    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, deps });
+    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, deps, bearerCache: opts.bearerCache });
     world.auth = auth;
   };
   await start();

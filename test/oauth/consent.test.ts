@@ -1,4 +1,4 @@
-/** @module Consent POST: binding record, CSRF, backend choice, password, throttling and lockout. */
+/** @module Consent POST: binding record, CSRF, backend choice, password, and the sign-in back-off. */
 import { describe, expect, test } from 'bun:test';
 import { authorizeUrl, authParams, openConsent, parseConsentForm, pkce, registerPublicClient, submitConsent, type ConsentForm } from '../helpers/oauth-client.ts';
 import { startOAuthWorld, TEST_IP_HEADER, type OAuthWorld } from '../helpers/oauth-world.ts';
@@ -110,56 +110,105 @@ describe('password', () => {
     expect(w.logs.some((l) => l.level === 'warn' && l.msg === 'wrong owner password')).toBe(true);
   });
 
-  test('[1.6] 30 rapid wrong passwords hit the lockout: 429 "try later", even the right password is refused, then it lifts', async () => {
-    await using w = await startOAuthWorld({ settings: { login: { max_failures: 10, lockout: 15 * 60 * 1000 } } });
-    let form = await consentForm(w);
-    const statuses: number[] = [];
-    let last = '';
-    for (let i = 0; i < 30; i++) {
-      const res = await submitConsent(w, form, { password: `guess-${i}` });
-      statuses.push(res.status);
-      last = await res.text();
-      form = parseConsentForm(last);
-    }
-    expect(statuses.slice(0, 3)).toEqual([403, 403, 403]);
-    expect(statuses.at(-1)).toBe(429);
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20);
-    expect(last).toContain('Try again later');
-    const right = await submitConsent(w, form);
-    expect(right.status).toBe(429);
-    expect(right.headers.get('retry-after')).toBeString();
-    expect(w.logs.some((l) => l.msg === 'password attempts locked out')).toBe(true);
-    expect(codeCount(w)).toBe(0);
-
-    w.clock.advance(15 * 60 * 1000 + 1);
-    const after = await submitConsent(w, await consentForm(w));
-    expect(after.status).toBe(302);
-  });
-
-  test('[1.6] parallel guesses cannot outrun the counter: at most 3 passwords are checked before the delay', async () => {
+  test('[1.6] parallel guesses cannot outrun the counter: at most max_failures passwords are checked', async () => {
     await using w = await startOAuthWorld();
     const forms = await Promise.all(Array.from({ length: 20 }, () => consentForm(w)));
     const statuses = await Promise.all(forms.map((f, i) => submitConsent(w, f, { password: `parallel-${i}` }).then((r) => r.status)));
-    expect(statuses.filter((s) => s === 403).length).toBeLessThanOrEqual(3);
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(17);
+    expect(statuses.filter((s) => s === 403).length).toBe(10);
+    expect(statuses.filter((s) => s === 429).length).toBe(10);
+  });
+});
+
+describe('sign-in back-off (issue 8 finding 3: a stranger can lock the owner out)', () => {
+  const FWD = 'x-forwarded-for';
+  const throttleRow = (w: OAuthWorld, key: string) =>
+    w.db.query('SELECT failures, locked_until AS blockedUntil FROM login_throttle WHERE key = ?').get(key) as { failures: number; blockedUntil: number | null } | null;
+
+  test('issue 8 finding 3: the right password during its own back-off is refused unchecked and not counted; after it, it gets in', async () => {
+    await using w = await startOAuthWorld({ settings: { login: { max_failures: 5 } } });
+    for (let i = 0; i < 5; i++) expect((await submitConsent(w, await consentForm(w), { password: 'nope' })).status).toBe(403);
+    const before = throttleRow(w, 'ip:127.0.0.1');
+    expect(before).toEqual({ failures: 5, blockedUntil: w.clock.now() + 1000 });
+    const during = await submitConsent(w, await consentForm(w));
+    expect(during.status).toBe(429);
+    expect(during.headers.get('retry-after')).toBe('1');
+    expect(await during.text()).toContain('Too many wrong passwords. Try again in less than a minute.');
+    // Hammering the back-off with wrong passwords does not grow it either.
+    for (let i = 0; i < 5; i++) expect((await submitConsent(w, await consentForm(w), { password: 'nope' })).status).toBe(429);
+    expect(throttleRow(w, 'ip:127.0.0.1')).toEqual(before);
+    w.clock.advance(1000);
+    expect((await submitConsent(w, await consentForm(w))).status).toBe(302);
+    expect(throttleRow(w, 'ip:127.0.0.1')).toBeNull();
+    expect(codeCount(w)).toBe(1);
   });
 
-  test('[1.6] the lockout survives a restart (stored in SQLite)', async () => {
+  test('issue 8 finding 3: the back-off doubles per failure up to lockout and is said in minutes', async () => {
+    await using w = await startOAuthWorld({ settings: { login: { max_failures: 1, lockout: 15 * 60 * 1000 } } });
+    for (let i = 0; i < 12; i++) {
+      expect((await submitConsent(w, await consentForm(w), { password: 'nope' })).status).toBe(403);
+      expect((await submitConsent(w, await consentForm(w))).status).toBe(429);
+      if (i < 11) w.clock.advance(Math.min(1000 * 2 ** i, 15 * 60 * 1000));
+    }
+    w.clock.advance(60_000);
+    const res = await submitConsent(w, await consentForm(w));
+    expect(res.status).toBe(429);
+    expect(await res.text()).toContain('Try again in 14 minutes.');
+    expect(res.headers.get('retry-after')).toBe(String(14 * 60));
+    expect(w.logs.some((l) => l.msg === 'password back-off' && l.fields.retry_after_s === 900)).toBe(true);
+  });
+
+  test('issue 8 finding 3: behind a loopback proxy, wrong passwords from one forwarded address do not block another', async () => {
+    await using w = await startOAuthWorld({ settings: { login: { max_failures: 3 } } });
+    for (let i = 0; i < 6; i++) await submitConsent(w, await consentForm(w), { password: 'nope', headers: { [FWD]: '203.0.113.66' } });
+    expect((await submitConsent(w, await consentForm(w), { headers: { [FWD]: '203.0.113.66' } })).status).toBe(429);
+    expect(throttleRow(w, 'ip:203.0.113.66')?.failures).toBe(3);
+    // The owner, during the stranger's back-off, from another address through the same proxy.
+    expect((await submitConsent(w, await consentForm(w), { headers: { [FWD]: '198.51.100.20' } })).status).toBe(302);
+    // The proxy itself (loopback) is not the one throttled.
+    expect(throttleRow(w, 'ip:127.0.0.1')).toBeNull();
+  });
+
+  test('an untrusted peer cannot pick its throttle key with X-Forwarded-For', async () => {
+    await using w = await startOAuthWorld({ settings: { login: { max_failures: 2 } } });
+    for (let i = 0; i < 2; i++) {
+      await submitConsent(w, await consentForm(w), { password: 'nope', headers: { [TEST_IP_HEADER]: '198.51.100.7', [FWD]: `203.0.113.${i}` } });
+    }
+    expect(throttleRow(w, 'ip:198.51.100.7')?.failures).toBe(2);
+    expect((await submitConsent(w, await consentForm(w), { headers: { [TEST_IP_HEADER]: '198.51.100.7', [FWD]: '203.0.113.99' } })).status).toBe(429);
+  });
+
+  test('issue 8 finding 3: 8 concurrent consents with the right password all succeed, even after wrong ones', async () => {
+    await using w = await startOAuthWorld({ settings: { login: { max_failures: 5 } } });
+    const run = async () => {
+      const forms = await Promise.all(Array.from({ length: 8 }, () => consentForm(w)));
+      return Promise.all(forms.map((f) => submitConsent(w, f).then((r) => r.status)));
+    };
+    expect(await run()).toEqual(Array(8).fill(302));
+    // Four failures leave one check slot: the right passwords queue for it instead of being refused.
+    for (let i = 0; i < 4; i++) expect((await submitConsent(w, await consentForm(w), { password: 'nope' })).status).toBe(403);
+    expect(await run()).toEqual(Array(8).fill(302));
+    expect(w.db.query('SELECT * FROM login_throttle WHERE key LIKE ?').all('ip:%')).toEqual([]);
+  });
+
+  test('[1.6] the back-off survives a restart (stored in SQLite)', async () => {
     await using w = await startOAuthWorld({ settings: { login: { max_failures: 3 } } });
     for (let i = 0; i < 3; i++) await submitConsent(w, await consentForm(w), { password: 'nope' });
     await w.restart();
     expect((await submitConsent(w, await consentForm(w))).status).toBe(429);
   });
 
-  test('[1.6] the global lockout stops guessing spread over many IPs', async () => {
+  test('[1.6] the global ceiling slows unknown addresses but not an address that signed in before', async () => {
     await using w = await startOAuthWorld({ settings: { login: { max_failures: 100, global_max_failures: 5 } } });
-    for (let i = 0; i < 5; i++) {
-      const res = await submitConsent(w, await consentForm(w), { password: 'nope', headers: { [TEST_IP_HEADER]: `203.0.113.${i}` } });
-      expect(res.status).toBe(403);
-    }
-    const res = await submitConsent(w, await consentForm(w), { headers: { [TEST_IP_HEADER]: '198.51.100.1' } });
-    expect(res.status).toBe(429);
-    expect(w.logs.some((l) => l.msg === 'password attempts locked out globally')).toBe(true);
+    const from = (ip: string) => ({ headers: { [FWD]: ip } });
+    expect((await submitConsent(w, await consentForm(w), from('198.51.100.1'))).status).toBe(302);
+    for (let i = 0; i < 5; i++) expect((await submitConsent(w, await consentForm(w), { password: 'nope', ...from(`203.0.113.${i}`) })).status).toBe(403);
+    const unknown = await submitConsent(w, await consentForm(w), from('192.0.2.50'));
+    expect(unknown.status).toBe(429);
+    expect(await unknown.text()).toContain('Too many wrong passwords from many addresses.');
+    expect(w.logs.some((l) => l.msg === 'password back-off for unknown addresses')).toBe(true);
+    expect((await submitConsent(w, await consentForm(w), from('198.51.100.1'))).status).toBe(302);
+    w.clock.advance(1000);
+    expect((await submitConsent(w, await consentForm(w), from('192.0.2.50'))).status).toBe(302);
   });
 
   test('without password_hash a POST issues no code', async () => {

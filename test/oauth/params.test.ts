@@ -1,6 +1,6 @@
 /** @module Pure parameter rules: scope, resource, PKCE, redirect URIs, SSRF address classes, throttle policy. */
 import { describe, expect, test } from 'bun:test';
-import { addFailure, decideLogin, delayAfter, liveState } from '../../src/oauth/login-throttle.ts';
+import { addFailure, backoffAfter, backoffLeft, checkSlots, FORGET_AFTER, formatWait, liveState } from '../../src/oauth/login-throttle.ts';
 import { endpointsFor } from '../../src/oauth/metadata.ts';
 import { isValidCodeVerifier, narrowScope, normalizeScope, pkceMatches, resolveResource } from '../../src/oauth/params.ts';
 import { redirectUriMatches, redirectUriProblem } from '../../src/oauth/redirect-uri.ts';
@@ -90,17 +90,31 @@ describe('SSRF address classes', () => {
 });
 
 describe('login throttle policy', () => {
-  test('[1.6] no delay for the first failures, then doubling, capped', () => {
-    expect([0, 1, 2, 3, 4, 5, 20].map(delayAfter)).toEqual([0, 0, 0, 1000, 2000, 4000, 60_000]);
+  test('[1.6] issue 8 finding 3: free failures, then a back-off of 1 s doubling, capped (no hard lockout)', () => {
+    expect([0, 4, 5, 6, 7, 14, 15, 40, 5000].map((n) => backoffAfter(n, 5, 900_000))).toEqual([0, 0, 1000, 2000, 4000, 512_000, 900_000, 900_000, 900_000]);
   });
-  test('[1.6] reaching the maximum locks; lockouts and old failures expire', () => {
+  test('[1.6] a back-off ends by itself; failures are forgotten after a day without one', () => {
     let s = undefined as ReturnType<typeof addFailure> | undefined;
-    for (let i = 0; i < 5; i++) s = addFailure(s, 100, 5, 1000);
-    expect(s!.lockedUntil).toBe(1100);
-    expect(decideLogin(s, 500, false)).toEqual({ allowed: false, retryAfterMs: 600, reason: 'locked' });
-    expect(liveState(s, 1100, 1000)).toBeUndefined();
-    const one = addFailure(undefined, 0, 5, 1000);
-    expect(liveState(one, 999, 1000)).toBe(one);
-    expect(liveState(one, 1001, 1000)).toBeUndefined();
+    for (let i = 0; i < 6; i++) s = addFailure(s, 100, 5, 900_000);
+    expect(s).toEqual({ failures: 6, lastFailureAt: 100, blockedUntil: 2100 });
+    expect(backoffLeft(s, 600)).toBe(1500);
+    expect(backoffLeft(s, 2100)).toBe(0);
+    expect(liveState(s, 100 + FORGET_AFTER - 1)).toBe(s!);
+    expect(liveState(s, 100 + FORGET_AFTER)).toBeUndefined();
+  });
+  test('[1.6] parallel checks are limited to the failures still free, then one at a time', () => {
+    expect(checkSlots(undefined, 5)).toBe(5);
+    expect(checkSlots({ failures: 3, lastFailureAt: 0 }, 5)).toBe(2);
+    expect(checkSlots({ failures: 9, lastFailureAt: 0 }, 5)).toBe(1);
+  });
+  test('issue 8 finding 3: waits are said in minutes, not "about 900 s"', () => {
+    expect([1000, 59_999, 60_000, 60_001, 150_000, 900_000].map(formatWait)).toEqual([
+      'in less than a minute',
+      'in less than a minute',
+      'in 1 minute',
+      'in 2 minutes',
+      'in 3 minutes',
+      'in 15 minutes',
+    ]);
   });
 });

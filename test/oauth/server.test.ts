@@ -1,4 +1,4 @@
-/** @module createAuthServer edge cases: auth.mode none, public_url validation, store sweeping. */
+/** @module createAuthServer edge cases: auth.mode none, public_url validation, revocation events, store sweeping. */
 import { describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/log.ts';
 import { createAuthServer } from '../../src/oauth/server.ts';
 import { openStore } from '../../src/store/db.ts';
 import { sweepStore } from '../../src/store/sweep.ts';
-import { obtainTokens } from '../helpers/oauth-client.ts';
+import { approve, authorizeUrl, authParams, callMcp, LOOPBACK_REDIRECT, obtainTokens, pkce, postForm, registerPublicClient } from '../helpers/oauth-client.ts';
 import { startOAuthWorld, testSettings } from '../helpers/oauth-world.ts';
 
 function deps(): Deps {
@@ -22,6 +22,7 @@ describe('createAuthServer', () => {
     expect(await auth.handle(new Request('https://gw.example.com/.well-known/oauth-authorization-server'), '1.2.3.4')).toBeUndefined();
     const r = await auth.authenticate(new Request('https://gw.example.com/mcp', { method: 'POST' }));
     expect(r.ok && r.principal.backends).toBeNull();
+    auth.onRevoked(() => {})();
     auth.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -31,6 +32,49 @@ describe('createAuthServer', () => {
     const make = () => createAuthServer({ settings: testSettings(undefined), publicUrl: 'https://gw.example.com/gw', db: openStore(':memory:'), dataDir: dir, backendNames: () => [], deps: deps() });
     await expect(make()).rejects.toMatchObject({ code: 'config_invalid' });
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('issue 7 item 11: onRevoked reports grants revoked by refresh-token reuse and by a reused code; the tokens 401 at once', async () => {
+    await using w = await startOAuthWorld({ settings: { refresh_grace: 1000 }, bearerCache: { pollInterval: 60_000 } });
+    const seen: string[][] = [];
+    w.auth.onRevoked((ids) => seen.push(ids));
+    const t = await obtainTokens(w);
+    const grantOf = async (token: string) => ((await (await callMcp(w, token)).json()) as { principal: { grantId: string } }).principal.grantId;
+    const grantId = await grantOf(t.access_token);
+    const refresh = () => postForm(w, '/token', { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: t.clientId });
+    const next = (await (await refresh()).json()) as { access_token: string };
+    expect(await grantOf(next.access_token)).toBe(grantId);
+    w.clock.advance(2000);
+    expect((await refresh()).status).toBe(400);
+    expect(seen).toEqual([[grantId]]);
+    expect((await callMcp(w, next.access_token)).status).toBe(401);
+    expect((await callMcp(w, t.access_token)).status).toBe(401);
+
+    const id = await registerPublicClient(w);
+    const { verifier, challenge } = pkce();
+    const q = await approve(w, authorizeUrl(w, authParams(w, id, challenge)));
+    const redeem = () => postForm(w, '/token', { grant_type: 'authorization_code', code: q.get('code')!, code_verifier: verifier, redirect_uri: LOOPBACK_REDIRECT, client_id: id, resource: w.resource });
+    const first = (await (await redeem()).json()) as { access_token: string };
+    const second = await grantOf(first.access_token);
+    expect((await redeem()).status).toBe(400);
+    expect(seen).toEqual([[grantId], [second]]);
+    expect((await callMcp(w, first.access_token)).status).toBe(401);
+  });
+
+  test('close() stops the revocation poll and the last-used flush, writing what was pending', async () => {
+    await using w = await startOAuthWorld({ bearerCache: { pollInterval: 10, flushInterval: 60_000 } });
+    const t = await obtainTokens(w);
+    expect((await callMcp(w, t.access_token)).status).toBe(200);
+    w.auth.close();
+    expect((w.db.query('SELECT last_used_at FROM grants').get() as { last_used_at: number }).last_used_at).toBe(w.clock.now());
+    const seen: string[][] = [];
+    w.auth.onRevoked((ids) => seen.push(ids));
+    const cli = openStore(w.dbPath);
+    cli.query('UPDATE grants SET revoked_at = 1').run();
+    cli.close();
+    // Absence can only be checked over a bounded time: 100 ms is ten poll intervals of a live server.
+    await Bun.sleep(100);
+    expect(seen).toEqual([]);
   });
 
   test('[6] sweeping removes expired codes, requests and token rows but keeps live grants', async () => {
