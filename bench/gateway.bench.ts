@@ -14,7 +14,7 @@
  * Options: --seconds S (per measurement, default 2.5), --warmup S (default 0.5), --rounds N (default 3),
  *          --sessions N (idle sessions, default 1000), --flood-seconds S (default 5), --only a,b (targets).
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,6 +63,14 @@ const note = (s: string) => {
 };
 const progress = (s: string) => console.error(`[${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${s}`);
 const T0 = performance.now();
+const loadavg = () => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'unknown';
+  }
+};
+const LOADAVG_START = loadavg();
 
 // ---------------------------------------------------------------------------------------------------------------
 // Servers
@@ -459,6 +467,8 @@ async function main(): Promise<void> {
     for (const t of targets) await t.session?.close();
     const rssUnderLoad: Record<string, number> = {};
     for (const c of cells.filter((x) => x.concurrency === 32 && x.target.startsWith('mcpgw'))) rssUnderLoad[`${c.target}_peak_mb`] = c.peakRssMb;
+    // VmHWM: the kernel's lifetime peak, catching spikes between samples (summed over the tree, an upper bound).
+    for (const t of targets.filter((x) => x.name.startsWith('mcpgw'))) rssUnderLoad[`${t.name}_vmhwm_mb`] = mb(hwmKb(t.server.pid, t.tree));
     for (const s of servers.slice(1)) await stop(s);
 
     const extra: Record<string, unknown> = { rss_under_c32_load: rssUnderLoad };
@@ -474,6 +484,9 @@ async function main(): Promise<void> {
     }
     const elapsed = Math.round((performance.now() - T0) / 1000);
     extra.run_seconds = elapsed;
+    // Other work on the machine skews every figure: the load average says how much.
+    extra.loadavg_start = LOADAVG_START;
+    extra.loadavg_end = loadavg();
     const md = report(cells, extra);
     console.log(md);
     const { version } = await Bun.file(join(ROOT, 'package.json')).json();
