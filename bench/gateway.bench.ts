@@ -14,7 +14,7 @@
  * Options: --seconds S (per measurement, default 2.5), --warmup S (default 0.5), --rounds N (default 3),
  *          --sessions N (idle sessions, default 1000), --flood-seconds S (default 5), --only a,b (targets).
  */
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -94,7 +94,7 @@ async function startGateway(name: string, backends: Record<string, unknown>, opt
   const dir = join(work, `gw${++gatewayCount}`);
   const port = await freePort();
   const config = join(dir, 'gateway.yaml');
-  Bun.spawnSync(['mkdir', '-p', dir]);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(config, stringify({ listen: `127.0.0.1:${port}`, data_dir: join(dir, 'state'), log_level: 'info', auth: { mode: 'oauth' }, backends }));
   const created = Bun.spawnSync([MCPGW, 'tokens', 'create', '--name', 'bench', '--config', config, '--json'], { stdout: 'pipe', stderr: 'pipe' });
   if (created.exitCode !== 0) throw new Error(`mcpgw tokens create failed: ${created.stderr.toString()}`);
