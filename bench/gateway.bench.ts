@@ -1,68 +1,517 @@
 /**
- * Startup, memory and per-call latency of the compiled gateway on loopback.
- * Run: npm run build && bun bench/gateway.bench.ts [calls]
- * Prints one JSON object; bounded (default 500 calls), stops every process it starts by PID.
+ * mcpgw benchmark (issue 7): `npm run bench` (builds dist/mcpgw, then runs this file).
+ *
+ * On loopback, the load generator (this process) pinned to CPU 1 and every server to CPU 0 with `taskset`:
+ *   direct       bench/echo-backend.ts over Streamable HTTP, called directly
+ *   mcpgw-http   dist/mcpgw (auth.mode oauth, a personal token) in front of that backend over HTTP
+ *   mcpgw-stdio  dist/mcpgw in front of bench/echo-backend.ts over stdio
+ *   passthrough  bench/passthrough.ts (a do-nothing Bun proxy) in front of the HTTP backend: the floor
+ *   mcp-proxy, supergateway, mcp-hub   peers over stdio, when installed (never installed by this script)
+ * Closed-loop `tools/call echo` at concurrency 1 and 32, one session per target, warm-up, three rounds with the
+ * order of targets rotated; then tools/list over 2,000 tools, cold start, idle RSS, RSS per idle session, and
+ * RSS under a log flood with non-reading clients. Prints a Markdown report and writes bench/results.json.
+ *
+ * Options: --seconds S (per measurement, default 2.5), --warmup S (default 0.5), --rounds N (default 3),
+ *          --sessions N (idle sessions, default 1000), --flood-seconds S (default 5), --only a,b (targets).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { closedLoop, findEchoTool, percentile, Session, type LoadResult } from './client.ts';
+import { CLIENT_CPU, cpuSeconds, findBinary, freePort, HAS_TASKSET, hwmKb, pinSelf, rssKb, sampleRss, SERVER_CPU, spawnServer, stop, stopAll, type Server } from './procs.ts';
 
 const ROOT = resolve(import.meta.dir, '..');
-const calls = Math.min(Number(process.argv[2] ?? 500), 10_000);
-const dir = mkdtempSync(join(tmpdir(), 'mcpgw-bench-'));
-const config = join(dir, 'gateway.yaml');
-writeFileSync(
-  config,
-  stringify({
-    listen: '127.0.0.1:0',
-    data_dir: join(dir, 'state'),
-    auth: { mode: 'none' },
-    backends: { alpha: { command: process.execPath, args: [join(ROOT, 'test/helpers/backend.ts'), '--name', 'alpha'] } },
-  }),
-);
+const BUN = realpathSync(process.execPath);
+const MCPGW = join(ROOT, 'dist/mcpgw');
+const ECHO = join(ROOT, 'bench/echo-backend.ts');
+const PASS = join(ROOT, 'bench/passthrough.ts');
+const RESULTS = join(ROOT, 'bench/results.json');
 
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-
-const t0 = performance.now();
-const proc = Bun.spawn([join(ROOT, 'dist/mcpgw'), 'serve', '--config', config], { stdout: 'pipe', stderr: 'ignore' });
-let out = '';
-let listeningMs = 0;
-let upMs = 0;
-const reader = proc.stdout.getReader();
-while (!out.includes('"backend up"')) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error('gateway exited');
-  out += new TextDecoder().decode(value);
-  if (!listeningMs && out.includes('"listening"')) listeningMs = performance.now() - t0;
-  if (performance.now() - t0 > 30_000) throw new Error('gateway did not start');
-}
-upMs = performance.now() - t0;
-void (async () => {
-  while (!(await reader.read()).done);
-})();
-const url = JSON.parse(out.split('\n').find((l) => l.includes('"listening"'))!).mcp as string;
-const rssIdle = rssKb(proc.pid);
-
-const post = async (body: unknown) => {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
-  await res.text();
-  if (res.status !== 200) throw new Error(`status ${res.status}`);
+const { values: argv } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    seconds: { type: 'string', default: '2.5' },
+    warmup: { type: 'string', default: '0.5' },
+    rounds: { type: 'string', default: '3' },
+    sessions: { type: 'string', default: '1000' },
+    'flood-seconds': { type: 'string', default: '5' },
+    only: { type: 'string' },
+  },
+});
+const clamp = (v: string | undefined, lo: number, hi: number, dflt: number) => {
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.min(hi, Math.max(lo, n)) : dflt;
 };
-const time = async (body: Record<string, unknown>) => {
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const s = performance.now();
-    await post({ jsonrpc: '2.0', id: i, ...body });
-    samples.push(performance.now() - s);
+const MEASURE_MS = clamp(argv.seconds, 0.2, 60, 2.5) * 1000;
+const WARMUP_MS = clamp(argv.warmup, 0, 30, 0.5) * 1000;
+const ROUNDS = Math.round(clamp(argv.rounds, 1, 10, 3));
+const IDLE_SESSIONS = Math.round(clamp(argv.sessions, 10, 10_000, 1000));
+const FLOOD_MS = clamp(argv['flood-seconds'], 1, 30, 5) * 1000;
+const ONLY = argv.only ? new Set(argv.only.split(',')) : undefined;
+const CONCURRENCIES = [1, 32];
+/** A hard bound on the whole run: past it, everything is stopped and the script exits non-zero. */
+const HARD_LIMIT_MS = 15 * 60_000;
+
+const work = mkdtempSync(join(tmpdir(), 'mcpgw-bench-'));
+const notes: string[] = [];
+const note = (s: string) => {
+  notes.push(s);
+  console.error(`note: ${s}`);
+};
+const progress = (s: string) => console.error(`[${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${s}`);
+const T0 = performance.now();
+const loadavg = () => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'unknown';
   }
-  return { p50_ms: +pct(samples, 50).toFixed(2), p95_ms: +pct(samples, 95).toFixed(2), p99_ms: +pct(samples, 99).toFixed(2) };
 };
-const list = await time({ method: 'tools/list' });
-const call = await time({ method: 'tools/call', params: { name: 'alpha_echo', arguments: { text: 'hi' } } });
-const rssAfter = rssKb(proc.pid);
-proc.kill('SIGTERM');
-await proc.exited;
-rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ calls, startup_listening_ms: Math.round(listeningMs), startup_backend_up_ms: Math.round(upMs), rss_idle_mb: +(rssIdle / 1024).toFixed(1), rss_after_mb: +(rssAfter / 1024).toFixed(1), tools_list: list, tools_call_stdio_echo: call }, null, 2));
+const LOADAVG_START = loadavg();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Servers
+
+const LISTENING = /^listening (http\S+)/;
+
+function startEcho(name: string, extra: string[] = []): Promise<Server> {
+  return spawnServer(name, [BUN, ECHO, '--http', ...extra], LISTENING);
+}
+
+interface Gateway {
+  server: Server;
+  url: string;
+  token: string;
+  dir: string;
+}
+
+let gatewayCount = 0;
+/** Starts dist/mcpgw with `backends`, OAuth on, and a personal token created with `mcpgw tokens create`. */
+async function startGateway(name: string, backends: Record<string, unknown>, opts: { waitBackends?: number } = {}): Promise<Gateway> {
+  const dir = join(work, `gw${++gatewayCount}`);
+  const port = await freePort();
+  const config = join(dir, 'gateway.yaml');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(config, stringify({ listen: `127.0.0.1:${port}`, data_dir: join(dir, 'state'), log_level: 'info', auth: { mode: 'oauth' }, backends }));
+  const created = Bun.spawnSync([MCPGW, 'tokens', 'create', '--name', 'bench', '--config', config, '--json'], { stdout: 'pipe', stderr: 'pipe' });
+  if (created.exitCode !== 0) throw new Error(`mcpgw tokens create failed: ${created.stderr.toString()}`);
+  const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
+  const server = await spawnServer(name, [MCPGW, 'serve', '--config', config], /listening/);
+  if (opts.waitBackends) await server.waitCount(/backend up/, opts.waitBackends, 60_000);
+  return { server, url: `http://127.0.0.1:${port}/mcp`, token, dir };
+}
+
+const stdioEcho = (extra: string[] = []) => ({ command: BUN, args: [ECHO, ...extra] });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Targets
+
+interface Target {
+  name: string;
+  /** The process whose RSS and CPU count for this target (with its children when `tree`). */
+  server: Server;
+  tree: boolean;
+  url: string;
+  headers: Record<string, string>;
+  session?: Session;
+  tool?: string;
+}
+
+/** Opens a session, retrying while the target (or the backend behind it) is still starting. */
+async function openSession(target: Target, deadlineMs = 30_000): Promise<void> {
+  const end = performance.now() + deadlineMs;
+  let last: unknown;
+  while (performance.now() < end) {
+    try {
+      const session = new Session(target.url, target.headers);
+      await session.open();
+      target.tool = await findEchoTool(session);
+      target.session = session;
+      return;
+    } catch (err) {
+      last = err;
+      await Bun.sleep(200);
+    }
+  }
+  throw new Error(`${target.name}: no session: ${last instanceof Error ? last.message : String(last)}`);
+}
+
+async function startPeer(name: string, bin: string): Promise<Target> {
+  const port = await freePort();
+  const backendCmd = `${BUN} ${ECHO}`;
+  let cmd: string[];
+  if (name === 'mcp-proxy') cmd = [bin, '--port', String(port), '--server', 'stream', '--', BUN, ECHO];
+  else if (name === 'supergateway') cmd = [bin, '--stdio', backendCmd, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port)];
+  else {
+    const cfg = join(work, 'mcp-hub.json');
+    writeFileSync(cfg, JSON.stringify({ mcpServers: { echo: { command: BUN, args: [ECHO] } } }));
+    cmd = [bin, '--port', String(port), '--config', cfg];
+  }
+  // Peers log in their own formats: readiness is a working session (openSession retries).
+  const server = await spawnServer(name, cmd, null);
+  const target: Target = { name, server, tree: true, url: `http://127.0.0.1:${port}/mcp`, headers: {} };
+  try {
+    await openSession(target, 30_000);
+  } catch (err) {
+    await stop(server);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${server.lines.slice(-5).join('\n')}`);
+  }
+  return target;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measurements
+
+interface Cell {
+  target: string;
+  concurrency: number;
+  rounds: { rps: number; requests: number; errors: number; seconds: number }[];
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+  peakRssMb: number;
+  cpuUsPerReq: number;
+  firstError?: string;
+}
+
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mb = (kb: number) => +(kb / 1024).toFixed(1);
+const r2 = (x: number) => +x.toFixed(2);
+
+async function measure(target: Target, concurrency: number): Promise<{ load: LoadResult; cpu: number; peakKb: number }> {
+  const session = target.session!;
+  const call = () => session.request('tools/call', { name: target.tool!, arguments: { text: 'hello' } });
+  if (WARMUP_MS > 0) await closedLoop(call, concurrency, WARMUP_MS);
+  const sampler = sampleRss(target.server.pid, target.tree, 100);
+  const cpu0 = cpuSeconds(target.server.pid, target.tree);
+  const load = await closedLoop(call, concurrency, MEASURE_MS);
+  const cpu = cpuSeconds(target.server.pid, target.tree) - cpu0;
+  return { load, cpu, peakKb: sampler.stop() };
+}
+
+async function loadPhase(targets: Target[]): Promise<Cell[]> {
+  const cells = new Map<string, Cell & { latencies: number[]; cpu: number }>();
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    for (const concurrency of CONCURRENCIES) {
+      for (const target of order) {
+        const key = `${target.name}@${concurrency}`;
+        const cell = cells.get(key) ?? { target: target.name, concurrency, rounds: [], rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, peakRssMb: 0, cpuUsPerReq: 0, latencies: [], cpu: 0 };
+        cells.set(key, cell);
+        const { load, cpu, peakKb } = await measure(target, concurrency);
+        cell.rounds.push({ rps: Math.round(load.requests / load.seconds), requests: load.requests, errors: load.errors, seconds: r2(load.seconds) });
+        for (const l of load.latenciesMs) cell.latencies.push(l);
+        cell.errors += load.errors;
+        cell.requests += load.requests;
+        cell.cpu += cpu;
+        cell.peakRssMb = Math.max(cell.peakRssMb, mb(peakKb));
+        cell.firstError ??= load.firstError;
+        progress(`round ${round + 1}/${ROUNDS} C=${concurrency} ${target.name}: ${Math.round(load.requests / load.seconds)} req/s, p50 ${percentile(load.latenciesMs, 50).toFixed(2)} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ''}`);
+      }
+    }
+  }
+  return [...cells.values()].map(({ latencies, cpu, ...c }) => ({
+    ...c,
+    rps: Math.round(median(c.rounds.map((r) => r.rps))),
+    p50: r2(percentile(latencies, 50)),
+    p99: r2(percentile(latencies, 99)),
+    cpuUsPerReq: c.requests ? Math.round((cpu / c.requests) * 1e6) : NaN,
+  }));
+}
+
+/** p50 at the client of `tools/list` over 10 stdio backends x 200 tools behind mcpgw. */
+async function toolsListAtScale(): Promise<Record<string, number>> {
+  const backends: Record<string, unknown> = {};
+  for (let i = 0; i < 10; i++) backends[`b${i}`] = stdioEcho(['--tools', '200']);
+  const gw = await startGateway('mcpgw-2000-tools', backends, { waitBackends: 10 });
+  try {
+    const session = new Session(gw.url, { authorization: `Bearer ${gw.token}` });
+    await session.open();
+    const tools = (await session.listTools()).length;
+    const samples: number[] = [];
+    const end = performance.now() + 15_000;
+    for (let i = 0; i < 60 && performance.now() < end; i++) {
+      const s = performance.now();
+      await session.listTools();
+      if (i >= 10) samples.push(performance.now() - s);
+    }
+    await session.close();
+    return { tools, calls: samples.length, p50_ms: r2(percentile(samples, 50)), p99_ms: r2(percentile(samples, 99)) };
+  } finally {
+    await stop(gw.server);
+  }
+}
+
+/** Spawn -> "listening" log line, median of 5, with one stdio backend configured. */
+async function coldStart(): Promise<Record<string, number>> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const gw = await startGateway(`mcpgw-cold-${i}`, { echo: stdioEcho() });
+    times.push(gw.server.readyMs);
+    await stop(gw.server);
+  }
+  return { runs: times.length, median_ms: Math.round(median(times)), min_ms: Math.round(Math.min(...times)) };
+}
+
+/** Idle RSS with 3 backends, then RSS per idle session at IDLE_SESSIONS sessions. */
+async function idleAndSessions(): Promise<Record<string, number>> {
+  const gw = await startGateway('mcpgw-idle', { a: stdioEcho(), b: stdioEcho(), c: stdioEcho() }, { waitBackends: 3 });
+  try {
+    const headers = { authorization: `Bearer ${gw.token}` };
+    // One session and call first so lazily loaded code paths count as idle, not as per-session cost.
+    const first = new Session(gw.url, headers);
+    await first.open();
+    await first.request('tools/call', { name: await findEchoTool(first), arguments: { text: 'x' } });
+    await Bun.sleep(1_000);
+    const idleKb = rssKb(gw.server.pid);
+    const idleTreeKb = rssKb(gw.server.pid, true);
+    const sessions: Session[] = [];
+    let failed = 0;
+    let next = 0;
+    const end = performance.now() + 60_000;
+    const opener = async () => {
+      while (next < IDLE_SESSIONS && performance.now() < end) {
+        next++;
+        const s = new Session(gw.url, headers);
+        try {
+          await s.open();
+          sessions.push(s);
+        } catch {
+          failed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, opener));
+    await Bun.sleep(1_000);
+    const afterKb = rssKb(gw.server.pid);
+    return {
+      idle_rss_mb: mb(idleKb),
+      idle_rss_with_backends_mb: mb(idleTreeKb),
+      sessions_opened: sessions.length,
+      sessions_failed: failed,
+      rss_after_sessions_mb: mb(afterKb),
+      kb_per_session: sessions.length ? r2((afterKb - idleKb) / sessions.length) : NaN,
+    };
+  } finally {
+    await stop(gw.server);
+  }
+}
+
+/** A GET /mcp SSE stream on a raw socket that is never read (the kernel buffers fill, then the server's). */
+function openUnreadStream(url: string, headers: Record<string, string>): Promise<Socket> {
+  const u = new URL(url);
+  return new Promise((resolveSocket, reject) => {
+    const socket = connect({ host: u.hostname, port: Number(u.port) }, () => {
+      const lines = [`GET ${u.pathname} HTTP/1.1`, `Host: ${u.host}`, 'Accept: text/event-stream', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''];
+      socket.write(lines.join('\r\n'));
+      // Read just the status line, then stop reading for good.
+      socket.once('data', (chunk) => {
+        socket.pause();
+        const status = chunk.toString('latin1').split('\r\n')[0];
+        if (!/ 200 /.test(status)) reject(new Error(`GET stream: ${status}`));
+        else resolveSocket(socket);
+      });
+    });
+    socket.once('error', reject);
+    socket.setTimeout(10_000, () => reject(new Error('GET stream: no answer')));
+  });
+}
+
+/** RSS of mcpgw while a backend floods log notifications to 3 sessions whose GET streams are never read. */
+async function logFlood(): Promise<Record<string, number | string>> {
+  const gw = await startGateway('mcpgw-flood', { echo: stdioEcho() }, { waitBackends: 1 });
+  const sockets: Socket[] = [];
+  try {
+    const headers = { authorization: `Bearer ${gw.token}` };
+    for (let i = 0; i < 3; i++) {
+      const s = new Session(gw.url, headers);
+      await s.open();
+      await s.request('logging/setLevel', { level: 'debug' });
+      sockets.push(await openUnreadStream(gw.url, s.headers('text/event-stream')));
+    }
+    const caller = new Session(gw.url, headers);
+    await caller.open();
+    const flood = (await caller.listTools()).map((t) => String(t.name)).find((n) => /flood$/.test(n));
+    if (!flood) throw new Error('no flood tool');
+    await Bun.sleep(500);
+    const idleKb = rssKb(gw.server.pid);
+    const idleTreeKb = rssKb(gw.server.pid, true);
+    const sampler = sampleRss(gw.server.pid, false, 100);
+    const treeSampler = sampleRss(gw.server.pid, true, 250);
+    const t0 = performance.now();
+    const result = await caller.request('tools/call', { name: flood, arguments: { count: 1_000_000, bytes: 512, ms: FLOOD_MS } }).catch((err: Error) => ({ error: err.message }));
+    const floodMs = performance.now() - t0;
+    await Bun.sleep(1_000);
+    const peakKb = sampler.stop();
+    const peakTreeKb = treeSampler.stop();
+    const sent = /sent (\d+)/.exec(JSON.stringify(result))?.[1];
+    return {
+      flood_ms: Math.round(floodMs),
+      notifications_sent: sent ? Number(sent) : `failed: ${JSON.stringify(result).slice(0, 120)}`,
+      idle_rss_mb: mb(idleKb),
+      peak_rss_mb: mb(peakKb),
+      peak_minus_idle_mb: mb(peakKb - idleKb),
+      peak_minus_idle_with_backend_mb: mb(peakTreeKb - idleTreeKb),
+      gateway_alive: gw.server.proc.exitCode === null ? 'yes' : `no (exit ${gw.server.proc.exitCode})`,
+    };
+  } finally {
+    for (const s of sockets) s.destroy();
+    await stop(gw.server);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+function fmtRatio(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(2) : '–';
+}
+
+function report(cells: Cell[], extra: Record<string, unknown>): string {
+  const out: string[] = [];
+  const get = (t: string, c: number) => cells.find((x) => x.target === t && x.concurrency === c);
+  out.push(`## mcpgw benchmark (${new Date().toISOString().slice(0, 16)}Z)`);
+  out.push('');
+  out.push(`Loopback, load generator on CPU ${CLIENT_CPU}, servers on CPU ${SERVER_CPU}${HAS_TASKSET ? '' : ' (taskset missing: not pinned)'}; ${ROUNDS} rounds x ${MEASURE_MS / 1000} s per cell after ${WARMUP_MS / 1000} s warm-up; req/s is the median of rounds, p50/p99 over all rounds.`);
+  out.push('x direct = direct req/s / target req/s (throughput) and target p50 / direct p50; x floor = the same against passthrough.');
+  out.push('');
+  for (const c of CONCURRENCIES) {
+    out.push(`### tools/call echo, concurrency ${c}`);
+    out.push('');
+    out.push('| target | req/s | p50 ms | p99 ms | errors | peak RSS MB | CPU µs/req | thr x direct | p50 x direct | thr x floor | p50 x floor |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const direct = get('direct', c);
+    const floor = get('passthrough', c);
+    for (const cell of cells.filter((x) => x.concurrency === c)) {
+      out.push(
+        `| ${cell.target} | ${cell.rps} | ${cell.p50} | ${cell.p99} | ${cell.errors} | ${cell.peakRssMb} | ${cell.cpuUsPerReq} | ${fmtRatio(direct ? direct.rps / cell.rps : NaN)} | ${fmtRatio(direct ? cell.p50 / direct.p50 : NaN)} | ${fmtRatio(floor ? floor.rps / cell.rps : NaN)} | ${fmtRatio(floor ? cell.p50 / floor.p50 : NaN)} |`,
+      );
+    }
+    out.push('');
+  }
+  out.push('### Other measurements');
+  out.push('');
+  out.push('| measurement | value |');
+  out.push('|---|---|');
+  for (const [group, values] of Object.entries(extra)) {
+    if (values && typeof values === 'object') for (const [k, v] of Object.entries(values)) out.push(`| ${group}.${k} | ${v} |`);
+    else out.push(`| ${group} | ${values} |`);
+  }
+  out.push('');
+  if (notes.length) {
+    out.push('Notes:');
+    for (const n of notes) out.push(`- ${n}`);
+    out.push('');
+  }
+  out.push('Peak RSS is sampled every 100 ms: direct = the backend; passthrough = the proxy; mcpgw-http = mcpgw and its children (none: the backend is shared); mcpgw-stdio and peers = the front process plus its stdio backend. CPU µs/req counts the same processes.');
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  if (!(await Bun.file(MCPGW).exists())) throw new Error(`${MCPGW} is missing: run 'bun cmd/build.ts' first (npm run bench does)`);
+  if (!pinSelf()) note(HAS_TASKSET ? 'one CPU only: load generator and servers share it' : 'taskset not found: load generator and servers are not pinned');
+  const wanted = (name: string) => !ONLY || ONLY.has(name);
+
+  progress('starting servers');
+  const backend = await startEcho('echo-http');
+  const backendUrl = backend.match[1];
+  const targets: Target[] = [];
+  const servers: Server[] = [backend];
+  try {
+    if (wanted('direct')) targets.push({ name: 'direct', server: backend, tree: false, url: backendUrl, headers: {} });
+    if (wanted('mcpgw-http')) {
+      const gw = await startGateway('mcpgw-http', { echo: { url: backendUrl, transport: 'streamable-http' } }, { waitBackends: 1 });
+      servers.push(gw.server);
+      targets.push({ name: 'mcpgw-http', server: gw.server, tree: true, url: gw.url, headers: { authorization: `Bearer ${gw.token}` } });
+    }
+    if (wanted('mcpgw-stdio')) {
+      const gw = await startGateway('mcpgw-stdio', { echo: stdioEcho() }, { waitBackends: 1 });
+      servers.push(gw.server);
+      targets.push({ name: 'mcpgw-stdio', server: gw.server, tree: true, url: gw.url, headers: { authorization: `Bearer ${gw.token}` } });
+    }
+    if (wanted('passthrough')) {
+      const pass = await spawnServer('passthrough', [BUN, PASS, backendUrl], LISTENING);
+      servers.push(pass);
+      targets.push({ name: 'passthrough', server: pass, tree: false, url: pass.match[1], headers: {} });
+    }
+    for (const t of targets) await openSession(t);
+    for (const peer of ['mcp-proxy', 'supergateway', 'mcp-hub']) {
+      if (!wanted(peer)) continue;
+      const bin = findBinary(ROOT, peer);
+      if (!bin) {
+        note(`${peer} is not installed (node_modules/.bin or PATH): skipped`);
+        continue;
+      }
+      try {
+        const t = await startPeer(peer, bin);
+        servers.push(t.server);
+        targets.push(t);
+      } catch (err) {
+        note(`${peer} did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+    }
+
+    progress(`load: ${targets.map((t) => t.name).join(', ')}`);
+    const cells = await loadPhase(targets);
+    for (const t of targets) await t.session?.close();
+    const rssUnderLoad: Record<string, number> = {};
+    for (const c of cells.filter((x) => x.concurrency === 32 && x.target.startsWith('mcpgw'))) rssUnderLoad[`${c.target}_peak_mb`] = c.peakRssMb;
+    // VmHWM: the kernel's lifetime peak, catching spikes between samples (summed over the tree, an upper bound).
+    for (const t of targets.filter((x) => x.name.startsWith('mcpgw'))) rssUnderLoad[`${t.name}_vmhwm_mb`] = mb(hwmKb(t.server.pid, t.tree));
+    for (const s of servers.slice(1)) await stop(s);
+
+    const extra: Record<string, unknown> = { rss_under_c32_load: rssUnderLoad };
+    if (!ONLY || ONLY.has('extra')) {
+      progress('tools/list over 2,000 tools');
+      extra.tools_list_2000 = await toolsListAtScale();
+      progress('cold start');
+      extra.cold_start_to_listening = await coldStart();
+      progress(`idle RSS with 3 backends, ${IDLE_SESSIONS} idle sessions`);
+      extra.idle = await idleAndSessions();
+      progress('log flood with non-reading clients');
+      extra.log_flood = await logFlood();
+    }
+    const elapsed = Math.round((performance.now() - T0) / 1000);
+    extra.run_seconds = elapsed;
+    // Other work on the machine skews every figure: the load average says how much.
+    extra.loadavg_start = LOADAVG_START;
+    extra.loadavg_end = loadavg();
+    const md = report(cells, extra);
+    console.log(md);
+    const { version } = await Bun.file(join(ROOT, 'package.json')).json();
+    writeFileSync(RESULTS, `${JSON.stringify({ date: new Date().toISOString(), mcpgw_version: version, bun: Bun.version, pinned: HAS_TASKSET, rounds: ROUNDS, measure_s: MEASURE_MS / 1000, warmup_s: WARMUP_MS / 1000, cells, extra, notes }, null, 2)}\n`);
+    progress(`wrote ${RESULTS}`);
+  } finally {
+    await stop(backend);
+    await stopAll();
+  }
+}
+
+const hardLimit = setTimeout(() => {
+  console.error(`bench: still running after ${HARD_LIMIT_MS / 60_000} min; stopping everything`);
+  void stopAll().finally(() => process.exit(3));
+}, HARD_LIMIT_MS);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void stopAll().finally(() => process.exit(130)));
+
+try {
+  await main();
+  clearTimeout(hardLimit);
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  await stopAll();
+  process.exitCode = 1;
+  clearTimeout(hardLimit);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
