@@ -171,24 +171,53 @@ export class SessionTable {
   }
 }
 
-function makeSession(id: string, grant: Grant, r: { protocolVersion: string; clientCapabilities: Json; sseTransport?: boolean; createdAt: number; lastActive: number; logLevel?: string; subscriptions: string[] }): Session {
-  const s: Session = {
-    id,
-    grant,
-    protocolVersion: r.protocolVersion,
-    clientCapabilities: r.clientCapabilities,
-    sseTransport: r.sseTransport ?? false,
-    createdAt: r.createdAt,
-    lastActive: r.lastActive,
-    lastPersisted: r.lastActive,
-    logLevel: r.logLevel,
-    subscriptions: new Set(r.subscriptions),
-    calls: new Set(),
-    listChanged: (kind: ListKind) => void s.stream?.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }),
-    resourceUpdated: (uri: string) => void s.stream?.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } }),
-    log: (params: Json) => void s.stream?.send({ jsonrpc: '2.0', method: 'notifications/message', params }),
-  };
-  return s;
+/** A session record: a few fields and prototype methods, so an idle session costs little memory. */
+class SessionRecord implements Session {
+  id: string;
+  grant: Grant;
+  protocolVersion: string;
+  clientCapabilities: Json;
+  sseTransport: boolean;
+  createdAt: number;
+  lastActive: number;
+  lastPersisted: number;
+  logLevel?: string;
+  subscriptions: Set<string>;
+  stream?: EventStream;
+  private callStreams?: Set<EventStream>;
+
+  constructor(id: string, grant: Grant, r: { protocolVersion: string; clientCapabilities: Json; sseTransport?: boolean; createdAt: number; lastActive: number; logLevel?: string; subscriptions: string[] }) {
+    this.id = id;
+    this.grant = grant;
+    this.protocolVersion = r.protocolVersion;
+    this.clientCapabilities = r.clientCapabilities;
+    this.sseTransport = r.sseTransport ?? false;
+    this.createdAt = r.createdAt;
+    this.lastActive = r.lastActive;
+    this.lastPersisted = r.lastActive;
+    this.logLevel = r.logLevel;
+    this.subscriptions = new Set(r.subscriptions);
+  }
+
+  get calls(): Set<EventStream> {
+    return (this.callStreams ??= new Set());
+  }
+
+  listChanged(kind: ListKind): void {
+    this.stream?.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
+  }
+
+  resourceUpdated(uri: string): void {
+    this.stream?.send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } });
+  }
+
+  log(params: Json): void {
+    this.stream?.send({ jsonrpc: '2.0', method: 'notifications/message', params });
+  }
+}
+
+function makeSession(id: string, grant: Grant, r: ConstructorParameters<typeof SessionRecord>[2]): Session {
+  return new SessionRecord(id, grant, r);
 }
 
 function oldest(set: Set<Session>): Session | undefined {
