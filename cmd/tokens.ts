@@ -98,6 +98,9 @@ async function revoke(id: string | undefined, o: RevokeOptions, ctx: CliContext,
   return 0;
 }
 
+/** A personal token's lifetime unless `--ttl` says otherwise. */
+export const DEFAULT_TOKEN_TTL = '90d';
+
 interface CreateOptions {
   config?: string;
   name: string;
@@ -116,8 +119,10 @@ function create(o: CreateOptions, ctx: CliContext): number {
     printError(ctx.io, `unknown backend${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, 'mcpgw backends list');
     return 2;
   }
-  const ttl = o.ttl === undefined || o.ttl === 'never' ? undefined : parseDuration(o.ttl);
-  if (o.ttl !== undefined && o.ttl !== 'never' && ttl === undefined) {
+  // issue 8 finding 8: a forgotten token should not work forever; `--ttl never` says so explicitly.
+  const ttlText = o.ttl ?? DEFAULT_TOKEN_TTL;
+  const ttl = ttlText === 'never' ? undefined : parseDuration(ttlText);
+  if (ttlText !== 'never' && ttl === undefined) {
     printError(ctx.io, `--ttl must be a duration like 30d or 12h, or 'never'; got '${o.ttl}'`);
     return 2;
   }
@@ -160,8 +165,8 @@ export function registerTokens(program: Command, ctx: CliContext, input: PromptI
     .requiredOption('--name <name>', 'what the token is for')
     .option('-c, --config <file>', 'config file')
     .option('--backends <a,b>', 'only these backends (default: all)')
-    .option('--ttl <duration>', "lifetime like 90d, or 'never' (default: never)")
+    .option('--ttl <duration>', `lifetime like 30d or 12h, or 'never' (default: ${DEFAULT_TOKEN_TTL})`)
     .option('--json', 'print {"token","id","expires"}')
-    .addHelpText('after', '\nExamples:\n  mcpgw tokens create --name laptop-claude-code --ttl 90d\n  mcpgw tokens create --name bench --backends everything --json')
+    .addHelpText('after', '\nExamples:\n  mcpgw tokens create --name laptop-claude-code\n  mcpgw tokens create --name ci --ttl 30d\n  mcpgw tokens create --name homelab-script --ttl never\n  mcpgw tokens create --name bench --backends everything --json')
     .action((o: CreateOptions) => run(() => create(o, ctx)));
 }

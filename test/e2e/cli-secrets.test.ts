@@ -58,3 +58,18 @@ describe('issue 8 finding 2: secrets resolve only where they are used', () => {
     expect(await (await fetch(`${gw.url}/health`)).json()).toEqual({ status: 'degraded', backends: { up: 1, down: 1 } });
   }, 30_000);
 });
+
+describe('issue 8 finding 8: personal tokens', () => {
+  test('tokens create defaults to a 90-day lifetime; --ttl never is explicit', async () => {
+    const before = Date.now();
+    const r = await cli('tokens', 'create', '--name', 'default-ttl', '--json');
+    expect(r.code).toBe(0);
+    const expires = Date.parse((JSON.parse(r.stdout) as { expires: string }).expires);
+    expect(Math.abs(expires - (before + 90 * 86_400_000))).toBeLessThan(60_000);
+    const never = await cli('tokens', 'create', '--name', 'forever', '--ttl', 'never', '--json');
+    expect(never.code).toBe(0);
+    expect((JSON.parse(never.stdout) as { expires: unknown }).expires).toBeNull();
+    const help = await runBinary(['tokens', 'create', '--help']);
+    expect(help.stdout).toContain("or 'never' (default: 90d)");
+  }, 30_000);
+});
