@@ -40,7 +40,7 @@ export function grantJson(g: GrantSummary) {
 }
 
 function list(o: { config?: string; json?: boolean; all?: boolean }, ctx: CliContext): number {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io, 'tokens list');
   if (!loaded.ok) return loaded.code;
   const now = ctx.deps().clock.now();
   const grants = withStore(loaded.config, (db) => listGrants(db, { now, includeInactive: o.all }));
@@ -75,7 +75,7 @@ async function revoke(id: string | undefined, o: RevokeOptions, ctx: CliContext,
     printError(ctx.io, 'say which grants to revoke: an ID, --client CLIENT_ID, or --all', 'mcpgw tokens list');
     return 2;
   }
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io, 'tokens revoke');
   if (!loaded.ok) return loaded.code;
   const what = id !== undefined ? `grant ${id}` : o.client !== undefined ? `every grant of client ${o.client}` : 'EVERY grant (all connectors will have to sign in again)';
   if (!o.yes) {
@@ -110,7 +110,7 @@ interface CreateOptions {
 }
 
 function create(o: CreateOptions, ctx: CliContext): number {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io, 'tokens create');
   if (!loaded.ok) return loaded.code;
   const { config } = loaded;
   const backends = o.backends ? o.backends.split(',').map((b) => b.trim()).filter(Boolean) : null;
