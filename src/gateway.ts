@@ -145,13 +145,16 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     fetch: (req, srv) => routes(req, srv.requestIP(req)?.address ?? ''),
   });
   const boundPort = server.port ?? port;
-  const publicUrl = fixPort(config.public_url, port, boundPort);
+  let publicUrl = fixPort(config.public_url, port, boundPort);
+  const origins = (c: Config, url: string) => [new URL(url).origin.toLowerCase(), ...c.http.allowed_origins.map((o) => o.toLowerCase())];
+  const originSet = new Set(origins(config, publicUrl));
+  const hostSet = allowedHosts({ ...config, public_url: publicUrl }, boundPort);
   endpoint = new McpEndpoint(
     aggregator,
     {
       version: opts.version,
-      allowedOrigins: new Set([new URL(publicUrl).origin.toLowerCase(), ...config.http.allowed_origins.map((o) => o.toLowerCase())]),
-      allowedHosts: allowedHosts({ ...config, public_url: publicUrl }, boundPort),
+      allowedOrigins: originSet,
+      allowedHosts: hostSet,
       maxBodyBytes: config.http.max_body_bytes,
       maxJsonDepth: config.http.max_json_depth,
       maxHeaderBytes: config.http.max_header_bytes,
@@ -169,7 +172,24 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     oauth = await oauthAuthenticator(config, publicUrl, db, deps, () => Object.keys(current.backends).filter((n) => current.backends[n].enabled));
   }
   auth = oauth ?? noAuth;
-  return {
+  // Hook for `mcpgw funnel on` (issue 8 finding 4): a new public_url applies on reload, without a restart. Its host
+  // and origin join the endpoint's allowed sets (mutated in place), and the authorization server is rebuilt so the
+  // metadata documents and the 401 challenge name the new issuer and resource.
+  const applyPublicUrl = async (next: Config) => {
+    publicUrl = fixPort(next.public_url, port, boundPort);
+    handle.publicUrl = publicUrl;
+    for (const [set, values] of [[originSet, origins(next, publicUrl)], [hostSet, allowedHosts({ ...next, public_url: publicUrl }, boundPort)]] as const) {
+      set.clear();
+      for (const v of values) set.add(v);
+    }
+    if (!db) return;
+    const previous = oauth;
+    oauth = await oauthAuthenticator(config, publicUrl, db, deps, () => Object.keys(current.backends).filter((n) => current.backends[n].enabled));
+    auth = oauth;
+    previous?.close();
+    deps.log.info('public_url changed', { public_url: publicUrl });
+  };
+  const handle: Gateway = {
     url,
     port: boundPort,
     publicUrl,
@@ -177,7 +197,9 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     endpoint,
     snapshot,
     async reload(next) {
+      const urlChanged = next.public_url !== current.public_url;
       current = next;
+      if (urlChanged) await applyPublicUrl(next);
       // The consent page reads the password hash per request, so `mcpgw passwd` applies without a restart.
       config.auth.password_hash = next.auth.password_hash;
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
@@ -195,6 +217,7 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
       db?.close();
     },
   };
+  return handle;
 }
 
 // With `listen: 127.0.0.1:0` the public URL was derived with port 0; it is the bound port.
