@@ -40,6 +40,9 @@ describe('issue 8 finding 2: secrets resolve only where they are used', () => {
     expect(b.stdout).toContain('erp');
     // The template is shown, never a resolved secret.
     expect(b.stdout).not.toContain('environment variable');
+    // status reads the config too: it reports the gateway as not running, not an invalid config.
+    const st = await cli('status', '--json');
+    expect({ code: st.code, first: firstLine(st.stderr) }).toEqual({ code: 1, first: `error: the gateway is not running (no answer on ${join(dir, 'state')}/mcpgw.sock)` });
   }, 30_000);
 
   test('backends test names the missing variable and the backend', async () => {
