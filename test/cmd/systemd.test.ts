@@ -220,6 +220,11 @@ describe('mcpgw systemd (in-process)', () => {
     const r = await runCli(['systemd', '--help'], { register: (p, c) => registerSystemd(p, c, scriptedInput([])) });
     expect(r.stdout).toContain('Print a systemd unit that runs the gateway');
     expect(r.stdout).toContain('Examples:');
+    // issue 8 finding 1: /var/lib/mcpgw is written into the config, not a default (README: default $XDG_STATE_HOME/mcpgw).
+    expect(r.stdout).toContain('data_dir: /var/lib/mcpgw written into it');
+    expect(r.stdout).toContain('without that line data_dir would be $XDG_STATE_HOME/mcpgw');
+    expect(r.stdout).not.toContain('(the default data_dir)');
+    expect(r.stdout).toContain('sudo -u mcpgw mcpgw tokens list --config /etc/mcpgw/gateway.yaml');
   });
 });
 
