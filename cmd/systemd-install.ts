@@ -87,9 +87,9 @@ async function mayReplace(path: string, next: string, yes: boolean | undefined, 
 }
 
 /** The config as the service gets it: the operator's file with `data_dir: /var/lib/mcpgw` written in. */
-function serviceConfigText(source: string, io: CliIo): { text: string; oldDataDir?: string } | undefined {
+function serviceConfigText(source: string, io: CliIo, env: Readonly<Record<string, string | undefined>>): { text: string; oldDataDir?: string } | undefined {
   const text = readFileSync(source, 'utf8');
-  const parsed = parseConfigText(text, source, process.env);
+  const parsed = parseConfigText(text, source, env);
   if (!parsed.ok) {
     printError(io, `${source} is not a valid config; not installing it`);
     for (const issue of parsed.issues) io.err(`  ${formatIssue(issue, source)}`);
@@ -128,7 +128,7 @@ export async function installSystem(sourceConfig: string, renderUnit: (configPat
   const name = o.serviceUser ?? 'mcpgw';
   const target = at(SYSTEM_LAYOUT.config);
   const source = realpathSync(sourceConfig);
-  const config = serviceConfigText(source, io);
+  const config = serviceConfigText(source, io, ctx.deps().env);
   if (!config) return 2;
   const unit = renderUnit(SYSTEM_LAYOUT.config);
   const unitPath = at(SYSTEM_LAYOUT.unit);

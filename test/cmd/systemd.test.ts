@@ -79,7 +79,7 @@ describe('renderUnit', () => {
       'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
       'SystemCallArchitectures=native',
       'SystemCallFilter=@system-service',
-      'SystemCallFilter=~@privileged @resources',
+      'SystemCallFilter=~@privileged',
       'SystemCallErrorNumber=EPERM',
       'WantedBy=multi-user.target',
     ]);
