@@ -59,6 +59,10 @@ describe('issue 8 finding 2: secrets resolve only where they are used', () => {
     expect(unresolved).toMatchObject({ level: 'error', backend: 'erp', error: 'backends.erp.headers.Authorization: environment variable ERP_TOKEN is not set' });
     await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'alpha');
     expect(await (await fetch(`${gw.url}/health`)).json()).toEqual({ status: 'degraded', backends: { up: 1, down: 1 } });
+    const live = await runBinary(['backends', 'list', '--json', '--config', gw.configPath]);
+    const rows = (JSON.parse(live.stdout) as { backends: { name: string; state: string; last_error: string | null }[] }).backends;
+    expect(rows.find((b) => b.name === 'erp')).toMatchObject({ state: 'down', last_error: 'backends.erp.headers.Authorization: environment variable ERP_TOKEN is not set' });
+    expect(rows.find((b) => b.name === 'alpha')).toMatchObject({ state: 'up' });
   }, 30_000);
 });
 
