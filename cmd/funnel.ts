@@ -8,9 +8,11 @@ import { editConfigFile, setValue } from '../src/config/edit.ts';
 import { parseListen, type Config } from '../src/config/schema.ts';
 import type { Deps } from '../src/deps.ts';
 import { errorMessage } from '../src/errors.ts';
+import { adminRequest } from '../src/http/admin.ts';
 import { loadCliConfig } from './config.ts';
 import type { CliContext } from './context.ts';
 import { printError, type CliIo } from './io.ts';
+import { checkThroughFunnel, reportChecks } from './funnel-check.ts';
 import { confirm, ok, processInput, PromptInterrupted, type PromptInput } from './passwd.ts';
 
 /** The stable `--json` shape: whether the funnel is on for port 443, its public base URL and the local target it proxies to. */
@@ -221,6 +223,19 @@ function report(io: CliIo, f: Failure): number {
   return f.code;
 }
 
+/** Whether `public_url` may become `url`: already is, --yes, or "y" on a terminal; otherwise the exit code (nothing changed). */
+async function mayChangePublicUrl(config: Config, path: string, url: string, opts: FunnelOptions, io: CliIo, input: PromptInput): Promise<true | number> {
+  if (config.public_url === url || opts.yes) return true;
+  if (!input.isTTY) {
+    // issue 8 finding 4: a funnel without public_url leaves /mcp refusing the funnel's host; change both or neither.
+    printError(io, `the funnel needs public_url: ${url} in ${path}; not turning it on without --yes`, `mcpgw funnel on --yes${opts.config ? ` --config ${path}` : ''}`);
+    return 2;
+  }
+  if (await confirm(input, `Set public_url to ${url} in ${path}?`)) return true;
+  io.err(`nothing changed: without public_url: ${url}, clients cannot sign in through the funnel`);
+  return 1;
+}
+
 async function funnelOn(config: Config, path: string, opts: FunnelOptions, ctx: CliContext, input: PromptInput): Promise<number> {
   const { io } = ctx;
   if (config.auth.mode === 'none') {
@@ -232,6 +247,8 @@ async function funnelOn(config: Config, path: string, opts: FunnelOptions, ctx: 
   const retry = "run 'mcpgw funnel on' again";
   const status = await readStatus(deps, retry);
   if (isFailure(status)) return report(io, status);
+  const may = await mayChangePublicUrl(config, path, `https://${status.dnsName}`, opts, io, input);
+  if (may !== true) return may;
   const target = funnelTarget(config.listen);
   const existing = await readFunnel(deps, retry);
   if (isFailure(existing)) return report(io, existing);
@@ -254,37 +271,26 @@ async function funnelOn(config: Config, path: string, opts: FunnelOptions, ctx: 
   const url = summary.url ?? `https://${status.dnsName}`;
   io.err(ok(io, `funnel on: ${url} -> ${summary.target ?? target}`));
   io.out(opts.json ? JSON.stringify(summary) : `${url}/mcp`);
-  await offerPublicUrl(config, path, url, opts, ctx, input);
-  await checkHealth(io, deps, url, config.listen);
+  if (!(await setPublicUrl(config, path, url, io))) return 1;
+  reportChecks(io, await checkThroughFunnel(deps, url), config.listen);
   return 0;
 }
 
-async function offerPublicUrl(config: Config, path: string, url: string, opts: FunnelOptions, ctx: CliContext, input: PromptInput): Promise<void> {
-  const { io } = ctx;
-  if (config.public_url === url) return void io.err(ok(io, `public_url is ${url}`));
-  const yes = opts.yes || (input.isTTY && (await confirm(input, `Set public_url to ${url} in ${path}?`)));
-  if (!yes) {
-    io.err(`hint: OAuth clients must see this URL: set 'public_url: ${url}' in ${path} (or run 'mcpgw funnel on --yes')`);
-    return;
+/** Writes public_url and has the running gateway reload, so the funnel's host is allowed without a restart. */
+async function setPublicUrl(config: Config, path: string, url: string, io: CliIo): Promise<boolean> {
+  if (config.public_url === url) {
+    io.err(ok(io, `public_url is ${url}`));
+    return true;
   }
   try {
     editConfigFile(path, (doc) => setValue(doc, ['public_url'], url));
-    io.err(ok(io, `public_url set to ${url} in ${path}; restart 'mcpgw serve' to apply it`));
   } catch (err) {
     printError(io, `cannot update ${path}: ${errorMessage(err)}`, `set 'public_url: ${url}' by hand`);
+    return false;
   }
-}
-
-async function checkHealth(io: CliIo, deps: Deps, url: string, listen: string): Promise<void> {
-  const health = `${url}/health`;
-  try {
-    const res = await deps.fetch(health, { signal: AbortSignal.timeout(10_000), redirect: 'manual' });
-    if (res.ok) return void io.err(ok(io, `${health} answers through the funnel`));
-    io.err(`warning: ${health} answered ${res.status} through the funnel`);
-  } catch (err) {
-    io.err(`warning: ${health} did not answer through the funnel: ${errorMessage(err)}`);
-  }
-  io.err(`hint: is 'mcpgw serve' running on ${listen}? A new funnel's name can take a minute to resolve; retry with: curl ${health}`);
+  const live = await adminRequest(config.data_dir, '/reload', 'POST');
+  io.err(ok(io, `public_url set to ${url} in ${path}${live ? '; the running gateway uses it now' : "; 'mcpgw serve' uses it when it starts"}`));
+  return true;
 }
 
 async function funnelOff(config: Config, opts: FunnelOptions, ctx: CliContext): Promise<number> {
@@ -317,9 +323,16 @@ async function funnelStatus(config: Config, opts: FunnelOptions, ctx: CliContext
   const { io } = ctx;
   const summary = await readFunnel(ctx.deps(), "run 'mcpgw funnel status' again");
   if (isFailure(summary)) return report(io, summary);
-  if (opts.json) io.out(JSON.stringify(summary));
+  const ours = summary.enabled && targetsListener(summary.target, config.listen);
+  // Only a funnel to this gateway is checked: what claude.ai fetches, through the public URL.
+  const checks = ours && summary.url ? await checkThroughFunnel(ctx.deps(), summary.url) : undefined;
+  if (opts.json) io.out(JSON.stringify(checks ? { ...summary, checks: Object.fromEntries(checks.map((c) => [c.name, c.ok])) } : summary));
   else io.out(summary.enabled ? `${ok(io, 'on')}  ${summary.url}/mcp -> ${summary.target ?? '?'}` : '○ off');
-  if (summary.enabled && !targetsListener(summary.target, config.listen)) io.err(`warning: the funnel serves ${summary.target ?? 'something else'}, not this gateway (${config.listen})`);
+  if (summary.enabled && !ours) io.err(`warning: the funnel serves ${summary.target ?? 'something else'}, not this gateway (${config.listen})`);
+  if (checks) {
+    reportChecks(io, checks, config.listen);
+    if (config.public_url !== summary.url) io.err(`warning: public_url is ${config.public_url}, not ${summary.url}; fix it with: mcpgw funnel on --yes`);
+  }
   if (!summary.enabled && !opts.json) io.err("hint: 'mcpgw funnel on' puts this gateway on the internet");
   return 0;
 }
@@ -331,18 +344,21 @@ export function registerFunnel(program: Command, ctx: CliContext, input: PromptI
     .description('Put the gateway on the internet with Tailscale Funnel, or show or stop that')
     .addArgument(new Argument('[action]', 'on, off or status').choices(['on', 'off', 'status']).default('status'))
     .option('-c, --config <file>', 'config file (default: $MCPGW_CONFIG, ./gateway.yaml, …)')
-    .option('-y, --yes', 'set public_url to the funnel URL without asking')
-    .option('--json', 'print {"enabled": bool, "url": "https://<name>" | null, "target": "http://127.0.0.1:<port>" | null}')
+    .option('-y, --yes', 'set public_url to the funnel URL without asking (needed without a terminal)')
+    .option('--json', 'print {"enabled": bool, "url": "https://<name>" | null, "target": "http://127.0.0.1:<port>" | null}; status adds "checks": {protected_resource, authorization_server, mcp_challenge}')
     .addHelpText(
       'after',
       `
-'on' runs 'tailscale funnel --bg <listen port>' (public HTTPS on port 443), prints the connector URL
-(https://<machine>.<tailnet>.ts.net/mcp) on stdout, offers to set public_url and checks /health through
-the funnel. 'off' runs 'tailscale funnel --https=443 off'. A gateway with auth.mode none is never funneled.
+'on' sets public_url to the funnel URL (asks on a terminal; needs --yes otherwise, or changes nothing),
+runs 'tailscale funnel --bg <listen port>' (public HTTPS on port 443), prints the connector URL
+(https://<machine>.<tailnet>.ts.net/mcp) on stdout, has the running gateway reload (no restart), and
+fetches through the funnel what claude.ai fetches: the protected-resource and authorization-server
+metadata and a 401 from /mcp naming resource_metadata. 'status' repeats that check.
+'off' runs 'tailscale funnel --https=443 off'. A gateway with auth.mode none is never funneled.
 
 Examples:
   mcpgw funnel on
-  mcpgw funnel on --yes --config /etc/mcpgw/gateway.yaml
+  sudo mcpgw funnel on --yes --config /etc/mcpgw/gateway.yaml
   mcpgw funnel status --json
   mcpgw funnel off`,
     )

@@ -94,7 +94,8 @@ listen: ${scalar(c.listen)}
 # Must be https unless the host is loopback. Default: http://<listen>. 'mcpgw funnel on' offers to set it.
 ${c.publicUrl ? `public_url: ${scalar(c.publicUrl)}` : '# public_url: https://mcp.example.com'}
 
-# Where the database and signing keys live. Default: $XDG_STATE_HOME/mcpgw (~/.local/state/mcpgw).
+# Where the database and signing keys live. Default: $XDG_STATE_HOME/mcpgw; written out so that the CLI, another
+# user and the service all use one database ('mcpgw systemd --install' sets /var/lib/mcpgw).
 ${c.dataDir ? `data_dir: ${scalar(c.dataDir)}` : '# data_dir: ~/.local/state/mcpgw'}
 
 # debug | info | warn | error
@@ -195,14 +196,17 @@ async function init(opts: InitOptions, ctx: CliContext, input: PromptInput, flow
   const answers = await collectAnswers(opts, ctx, input, flow, path);
   if (typeof answers === 'number') return answers;
   const prompted = answers.backend ? [parseBackendSpec(answers.backend) as BackendSpec] : [];
-  const text = renderInitConfig({
+  const base: InitConfig = {
     publicUrl: answers.publicUrl || undefined,
     listen: answers.listen || DEFAULT_LISTEN,
     dataDir: answers.dataDir || undefined,
     passwordHash: await hashPassword(answers.password),
     backends: [...prompted, ...(specs as BackendSpec[])],
-  });
-  const parsed = parseConfigText(text, path, ctx.deps().env);
+  };
+  let parsed = parseConfigText(renderInitConfig(base), path, ctx.deps().env);
+  // issue 8 finding 1: data_dir is written out, so every user and the service agree on one database.
+  let text = renderInitConfig(parsed.ok ? { ...base, dataDir: parsed.config.data_dir } : base);
+  parsed = parseConfigText(text, path, ctx.deps().env);
   if (!parsed.ok) {
     printIssues(io, path, parsed.issues);
     return 2;

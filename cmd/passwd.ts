@@ -105,12 +105,19 @@ export function processInput(stdin: NodeJS.ReadStream = process.stdin, stderr: N
   };
 }
 
+/** The shortest consent password `passwd` accepts. */
+export const MIN_PASSWORD_LENGTH = 12;
+
 /** Reads a new password: twice without echo on a terminal (they must match), else the first line of stdin. */
 export async function readNewPassword(input: PromptInput): Promise<{ ok: true; password: string } | { ok: false; error: string; hint: string }> {
   const first = await input.readLine('New password: ', { hidden: true });
   if (!first) {
     const hint = input.isTTY ? 'type a password, or pipe one: echo "$PW" | mcpgw passwd' : 'pipe the password as the first line: echo "$PW" | mcpgw passwd';
     return { ok: false, error: 'empty password refused', hint };
+  }
+  // issue 8 finding 8: the consent page is on the public internet behind Funnel; a short password is guessable.
+  if (first.length < MIN_PASSWORD_LENGTH) {
+    return { ok: false, error: `password too short: at least ${MIN_PASSWORD_LENGTH} characters; nothing was changed`, hint: 'a few unrelated words make a long password that is easy to type' };
   }
   if (input.isTTY) {
     const second = await input.readLine('Repeat password: ', { hidden: true });
@@ -162,7 +169,7 @@ function reportConfigState(io: CliIo, text: string, path: string, env: Readonly<
     return;
   }
   if (parsed.config.auth.mode === 'none') io.err("note: auth.mode is none, so the password is not asked for; set 'auth.mode: oauth' to use it");
-  else io.err("note: a running 'mcpgw serve' uses the new password after a restart");
+  else io.err("note: a running 'mcpgw serve' uses the new password at once (it reloads gateway.yaml when the file changes)");
 }
 
 /** Registers `mcpgw passwd`; `input` is where the password comes from (tests pass a scripted one). */
@@ -175,6 +182,7 @@ export function registerPasswd(program: Command, ctx: CliContext, input: PromptI
       'after',
       `
 Reads the new password twice without echo on a terminal, else the first line of stdin.
+The password needs at least 12 characters. A running 'mcpgw serve' uses it at once.
 The config keeps its comments and formatting; the file is written with mode 0600.
 
 Examples:

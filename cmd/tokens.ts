@@ -40,7 +40,7 @@ export function grantJson(g: GrantSummary) {
 }
 
 function list(o: { config?: string; json?: boolean; all?: boolean }, ctx: CliContext): number {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io, 'tokens list');
   if (!loaded.ok) return loaded.code;
   const now = ctx.deps().clock.now();
   const grants = withStore(loaded.config, (db) => listGrants(db, { now, includeInactive: o.all }));
@@ -75,7 +75,7 @@ async function revoke(id: string | undefined, o: RevokeOptions, ctx: CliContext,
     printError(ctx.io, 'say which grants to revoke: an ID, --client CLIENT_ID, or --all', 'mcpgw tokens list');
     return 2;
   }
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io, 'tokens revoke');
   if (!loaded.ok) return loaded.code;
   const what = id !== undefined ? `grant ${id}` : o.client !== undefined ? `every grant of client ${o.client}` : 'EVERY grant (all connectors will have to sign in again)';
   if (!o.yes) {
@@ -98,6 +98,9 @@ async function revoke(id: string | undefined, o: RevokeOptions, ctx: CliContext,
   return 0;
 }
 
+/** A personal token's lifetime unless `--ttl` says otherwise. */
+export const DEFAULT_TOKEN_TTL = '90d';
+
 interface CreateOptions {
   config?: string;
   name: string;
@@ -107,7 +110,7 @@ interface CreateOptions {
 }
 
 function create(o: CreateOptions, ctx: CliContext): number {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io, 'tokens create');
   if (!loaded.ok) return loaded.code;
   const { config } = loaded;
   const backends = o.backends ? o.backends.split(',').map((b) => b.trim()).filter(Boolean) : null;
@@ -116,8 +119,10 @@ function create(o: CreateOptions, ctx: CliContext): number {
     printError(ctx.io, `unknown backend${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, 'mcpgw backends list');
     return 2;
   }
-  const ttl = o.ttl === undefined || o.ttl === 'never' ? undefined : parseDuration(o.ttl);
-  if (o.ttl !== undefined && o.ttl !== 'never' && ttl === undefined) {
+  // issue 8 finding 8: a forgotten token should not work forever; `--ttl never` says so explicitly.
+  const ttlText = o.ttl ?? DEFAULT_TOKEN_TTL;
+  const ttl = ttlText === 'never' ? undefined : parseDuration(ttlText);
+  if (ttlText !== 'never' && ttl === undefined) {
     printError(ctx.io, `--ttl must be a duration like 30d or 12h, or 'never'; got '${o.ttl}'`);
     return 2;
   }
@@ -160,8 +165,8 @@ export function registerTokens(program: Command, ctx: CliContext, input: PromptI
     .requiredOption('--name <name>', 'what the token is for')
     .option('-c, --config <file>', 'config file')
     .option('--backends <a,b>', 'only these backends (default: all)')
-    .option('--ttl <duration>', "lifetime like 90d, or 'never' (default: never)")
+    .option('--ttl <duration>', `lifetime like 30d or 12h, or 'never' (default: ${DEFAULT_TOKEN_TTL})`)
     .option('--json', 'print {"token","id","expires"}')
-    .addHelpText('after', '\nExamples:\n  mcpgw tokens create --name laptop-claude-code --ttl 90d\n  mcpgw tokens create --name bench --backends everything --json')
+    .addHelpText('after', '\nExamples:\n  mcpgw tokens create --name laptop-claude-code\n  mcpgw tokens create --name ci --ttl 30d\n  mcpgw tokens create --name homelab-script --ttl never\n  mcpgw tokens create --name bench --backends everything --json')
     .action((o: CreateOptions) => run(() => create(o, ctx)));
 }

@@ -103,7 +103,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
   let current = config;
   const inflight = { count: 0 };
   const startedAt = deps.clock.now();
-  const publicUrl = fixPort(config.public_url, parseListen(config.listen).port, opts.port);
+  let publicUrl = fixPort(config.public_url, parseListen(config.listen).port, opts.port);
   const endpoint = new McpEndpoint(
     aggregator,
     {
@@ -133,11 +133,12 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
   });
   let auth: Authenticator = noAuth;
   let closeAuth = () => {};
-  if (config.auth.mode === 'oauth') {
+  const mountAuth = async (url: string): Promise<void> => {
+    if (config.auth.mode !== 'oauth') return;
     if (!opts.db) throw new Error('auth.mode oauth needs the database');
     const server = await createAuthServer({
       settings: config.auth,
-      publicUrl,
+      publicUrl: url,
       db: opts.db,
       dataDir: config.data_dir,
       backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled),
@@ -155,17 +156,32 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
       const n = endpoint.revokeGrants(ids);
       if (n > 0) deps.log.info('revoked grant: sessions and streams closed', { sessions: n });
     });
+    const previous = closeAuth;
     closeAuth = () => (revoked(), server.close());
-  }
-  const routes = createRoutes({ aggregator, endpoint, auth, deps, inflight, snapshot });
-  return {
+    previous();
+  };
+  await mountAuth(publicUrl);
+  // Hook for `mcpgw funnel on` (issue 8 finding 4): a new public_url applies on reload, without a restart: its
+  // host and origin become allowed, and the authorization server is rebuilt so the metadata documents and the
+  // 401 challenge name the new issuer and resource. Tokens issued for the old URL stop working.
+  const applyPublicUrl = async (next: Config): Promise<void> => {
+    publicUrl = fixPort(next.public_url, parseListen(config.listen).port, opts.port);
+    handle.publicUrl = publicUrl;
+    endpoint.setAllowed(allowedHosts({ ...next, public_url: publicUrl }, opts.port), allowedOrigins(next, publicUrl));
+    await mountAuth(publicUrl);
+    deps.log.info('public_url changed', { public_url: publicUrl });
+  };
+  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot });
+  const handle: Gateway = {
     fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,
     aggregator,
     endpoint,
     snapshot,
     async reload(next) {
+      const urlChanged = next.public_url !== current.public_url;
       current = next;
+      if (urlChanged) await applyPublicUrl(next);
       // The consent page reads the password hash per request, so `mcpgw passwd` applies without a restart.
       config.auth.password_hash = next.auth.password_hash;
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
@@ -181,6 +197,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
       closeAuth();
     },
   };
+  return handle;
 }
 
 // With `listen: 127.0.0.1:0` the public URL was derived with port 0; it is the bound port.

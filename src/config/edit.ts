@@ -34,7 +34,7 @@ export function editConfigText(text: string, edit: (doc: ConfigDoc) => void): st
 
 /**
  * Reads `path`, applies `edit` and writes the result atomically (temp file in the same directory, fsync, rename)
- * with mode 0600, keeping the file's owner when allowed. Symlinks are followed so the link stays a link.
+ * with mode 0600 (0640 if it was exactly that: root:mcpgw from `mcpgw systemd --install`), keeping the file's owner when allowed. Symlinks are followed so the link stays a link.
  * Returns the old and new text.
  */
 export function editConfigFile(path: string, edit: (doc: ConfigDoc) => void): { before: string; after: string } {
@@ -54,10 +54,10 @@ export function writeNewConfigFile(path: string, text: string, opts: { overwrite
     existing = undefined;
   }
   if (existing && !opts.overwrite) throw Object.assign(new Error(`${path} already exists`), { code: 'EEXIST' });
-  writeFileAtomic(path, text, existing);
+  writeFileAtomic(path, text, existing && { uid: existing.uid, gid: existing.gid });
 }
 
-function writeFileAtomic(path: string, text: string, owner?: { uid: number; gid: number }): void {
+function writeFileAtomic(path: string, text: string, owner?: { uid: number; gid: number; mode?: number }): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
     // The file may hold secrets (password hash, upstream headers): 0600 from the first byte, not chmod afterwards.
@@ -68,7 +68,8 @@ function writeFileAtomic(path: string, text: string, owner?: { uid: number; gid:
     } finally {
       closeSync(fd);
     }
-    chmodSync(tmp, 0o600);
+    // A group-readable file (root:mcpgw 0640, from 'mcpgw systemd --install') stays readable by the service; never more.
+    chmodSync(tmp, owner?.mode !== undefined && (owner.mode & 0o077) === 0o040 ? 0o640 : 0o600);
     // Root editing a file that a service user owns must not take the file away from that user.
     if (owner && process.getuid?.() === 0) chownSync(tmp, owner.uid, owner.gid);
     renameSync(tmp, path);

@@ -118,19 +118,110 @@ function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
 }
 
-/** Interpolates in place; returns an issue per failed reference and the paths whose values stayed unresolved. */
+/**
+ * A backend's url, headers, env and args may hold secrets (`${ERP_TOKEN}`, `${file:${CREDENTIALS_DIRECTORY}/t}`) that only
+ * the service has; they are resolved when the backend is started or probed (resolveBackendSecrets), never at load, so
+ * `tokens revoke` works in a shell without them (issue 8 finding 2).
+ */
+function isDeferred(path: Path): boolean {
+  if (path[0] !== 'backends' || path.length < 3) return false;
+  return (path.length === 3 && path[2] === 'url') || (path.length === 4 && ['headers', 'env', 'args'].includes(String(path[2])));
+}
+
+/** Syntax-checks references without resolving them; each becomes `x` so the value can still be validated. */
+const CHECK_ONLY: InterpolationContext = { env: new Proxy({}, { get: () => 'x' }), configDir: '/', readFile: () => 'x' };
+
+/** Rewrites a relative literal `${file:PATH}` to an absolute one (relative to the config file), for later resolution. */
+function anchorFileRefs(s: string, configDir: string): string {
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    if (s.startsWith('$${', i)) {
+      out += '$${';
+      i += 3;
+    } else if (s.startsWith('${file:', i)) {
+      const end = closingBrace(s, i + 2);
+      const p = s.slice(i + 7, end);
+      out += p === '' || /^[/~$]/.test(p) ? s.slice(i, end + 1) : `\${file:${resolve(configDir, p)}}`;
+      i = end + 1;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+/** Interpolates in place; returns an issue per failed reference, the paths whose values stayed unresolved, and deferred templates. */
 function interpolateDocument(doc: Document, ctx: InterpolationContext, at: (offset?: number) => Position) {
   const issues: ConfigIssue[] = [];
   const failed: string[] = [];
+  const deferred: { path: Path; template: string }[] = [];
   walkStrings(doc.contents, [], (node, path) => {
     const text = node.value as string;
     if (!text.includes('$')) return;
-    const r = expand(text, ctx, true);
-    if (r.errors.length === 0) node.value = r.value;
-    else failed.push(formatPath(path));
+    const defer = isDeferred(path);
+    const r = expand(text, defer ? CHECK_ONLY : ctx, true);
+    if (r.errors.length === 0) {
+      if (defer && r.value !== text) {
+        deferred.push({ path, template: anchorFileRefs(text, ctx.configDir) });
+        // Validated with a stand-in; a reference at the start of a url stands for its scheme and host.
+        node.value = path[2] === 'url' && text.startsWith('${') ? `http://placeholder.invalid/${r.value}` : r.value;
+      } else node.value = r.value;
+    } else failed.push(formatPath(path));
     for (const message of r.errors) issues.push({ path: formatPath(path), message, ...at(node.range?.[0]) });
   });
-  return { issues, failed };
+  return { issues, failed, deferred };
+}
+
+/** Puts the unresolved templates back into the validated config's backends. */
+function restoreDeferred(config: Config, deferred: { path: Path; template: string }[]): void {
+  for (const { path, template } of deferred) {
+    const backend = config.backends[String(path[1])] as unknown as Record<string, unknown>;
+    if (path.length === 3) backend.url = template;
+    else (backend[String(path[2])] as Record<string | number, string>)[path[3]] = template;
+  }
+}
+
+/** The secret-bearing fields of a backend, as `createTransport` needs them. */
+export interface BackendSecrets {
+  url?: string;
+  headers?: Record<string, string>;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+/**
+ * Resolves `${VAR}` and `${file:PATH}` in a backend's url, headers, env and args, right before it is started or probed.
+ * Throws GatewayError('config_invalid') naming the backend's YAML path and the missing variable or file.
+ */
+export function resolveBackendSecrets<T extends BackendSecrets>(
+  name: string,
+  spec: T,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile = readUtf8,
+): T {
+  const ctx: InterpolationContext = { env, configDir: process.cwd(), readFile };
+  const errors: string[] = [];
+  const one = (where: string, v: string): string => {
+    if (!v.includes('$')) return v;
+    const r = expand(v, ctx, true);
+    errors.push(...r.errors.map((e) => `backends.${name}.${where}: ${e}`));
+    return r.value;
+  };
+  const map = (key: 'headers' | 'env', m?: Record<string, string>) =>
+    m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, one(`${key}.${k}`, v)]));
+  const out: T = { ...spec };
+  if (spec.headers) out.headers = map('headers', spec.headers);
+  if (spec.env) out.env = map('env', spec.env);
+  if (spec.args) out.args = spec.args.map((a, i) => one(`args[${i}]`, a));
+  if (spec.url !== undefined) {
+    const url = one('url', spec.url);
+    const valid = URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol);
+    if (errors.length === 0 && !valid) errors.push(`backends.${name}.url: must be an http(s) URL after substitution`);
+    out.url = url;
+  }
+  if (errors.length > 0) throw new GatewayError('config_invalid', errors.join('; '));
+  return out;
 }
 
 function rangeStart(node: unknown): number | undefined {
@@ -197,7 +288,10 @@ export function parseConfigText(
   const ctx: InterpolationContext = { env, configDir: dirname(resolve(file)), readFile };
   const interpolation = interpolateDocument(doc, ctx, at);
   const validation = validateConfig(doc.toJS() ?? {}, ctx);
-  if (validation.ok && interpolation.issues.length === 0) return { ok: true, config: validation.value };
+  if (validation.ok && interpolation.issues.length === 0) {
+    restoreDeferred(validation.value, interpolation.deferred);
+    return { ok: true, config: validation.value };
+  }
   const schemaIssues = validation.ok ? [] : validation.issues;
   const issues = [
     ...interpolation.issues,

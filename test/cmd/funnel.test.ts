@@ -11,6 +11,8 @@ import {
   targetsListener,
 } from '../../cmd/funnel.ts';
 import { ensureBinary, firstLine, runBinary, runCli, scriptedInput, type RunResult } from '../helpers/cli.ts';
+import { freePort } from '../helpers/everything.ts';
+import { startGatewayProcess } from '../helpers/gateway-process.ts';
 
 /*
  * The stand-in prints what tailscale 1.52+ prints (cmd/tailscale/cli/serve_v2.go, serve_legacy.go, status.go,
@@ -231,22 +233,19 @@ describe('funnel: pure parts', () => {
 });
 
 describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
-  test('on: runs tailscale, prints the MCP URL on stdout, hints public_url without a TTY, checks /health', async () => {
+  test('issue 8 finding 4: on without a terminal and without --yes: exit 2, public_url unchanged, Funnel not turned on', async () => {
     using w = world();
-    const seen: string[] = [];
-    const fetch = (async (u: string | URL | Request) => (seen.push(String(u)), new Response('ok'))) as unknown as FetchFn;
-    const r = await inProcess(w, ['on'], { fetch });
-    expect(r.code).toBe(0);
-    expect(w.args()).toEqual(ON_ARGS);
-    expect(r.stdout).toBe(`https://${DNS}/mcp\n`);
-    expect(r.stderr.split('\n')).toEqual([
-      `✓ funnel on: https://${DNS} -> http://127.0.0.1:4444`,
-      `hint: OAuth clients must see this URL: set 'public_url: https://${DNS}' in ${w.config} (or run 'mcpgw funnel on --yes')`,
-      `✓ https://${DNS}/health answers through the funnel`,
-      '',
+    const before = readFileSync(w.config, 'utf8');
+    const r = await inProcess(w, ['on']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n').slice(0, 2)).toEqual([
+      `error: the funnel needs public_url: https://${DNS} in ${w.config}; not turning it on without --yes`,
+      `hint: mcpgw funnel on --yes --config ${w.config}`,
     ]);
-    expect(seen).toEqual([`https://${DNS}/health`]);
-    expect(readFileSync(w.config, 'utf8')).not.toContain('public_url');
+    expect(w.args()).toEqual(['status --json']);
+    expect(w.state()).toBeUndefined();
+    expect(readFileSync(w.config, 'utf8')).toBe(before);
   });
 
   test('on --yes: sets public_url in the config, keeping its comments', async () => {
@@ -254,7 +253,9 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
     const before = readFileSync(w.config, 'utf8');
     const r = await inProcess(w, ['on', '--yes']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`✓ public_url set to https://${DNS} in ${w.config}; restart 'mcpgw serve' to apply it`);
+    expect(w.args()).toEqual(ON_ARGS);
+    expect(r.stdout).toBe(`https://${DNS}/mcp\n`);
+    expect(r.stderr).toContain(`✓ public_url set to https://${DNS} in ${w.config}; 'mcpgw serve' uses it when it starts`);
     expect(readFileSync(w.config, 'utf8')).toBe(before.replace('listen: 127.0.0.1:4444   # loopback\n', `listen: 127.0.0.1:4444   # loopback\npublic_url: https://${DNS}\n`).replace(/\nbackends/, '\nbackends'));
   });
 
@@ -262,6 +263,8 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
     using w = world();
     const no = await inProcess(w, ['on'], { tty: [''] });
     expect(no.prompts).toEqual([`Set public_url to https://${DNS} in ${w.config}? [y/N] `]);
+    expect(no.code).toBe(1);
+    expect(w.state()).toBeUndefined();
     expect(readFileSync(w.config, 'utf8')).not.toContain('public_url:');
     const yes = await inProcess(w, ['on'], { tty: ['y'] });
     expect(yes.code).toBe(0);
@@ -277,21 +280,23 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
 
   test('on --json prints the stable shape', async () => {
     using w = world();
-    const r = await inProcess(w, ['on', '--json']);
+    const r = await inProcess(w, ['on', '--json', '--yes']);
     expect(JSON.parse(r.stdout)).toEqual({ enabled: true, url: `https://${DNS}`, target: 'http://127.0.0.1:4444' });
   });
 
-  test('on: /health failing through the funnel is a warning with a hint, not an error', async () => {
+  test('on: what claude.ai fetches failing through the funnel is a warning with a hint, not an error', async () => {
     using w = world();
     const down = (async () => {
       throw new TypeError('fetch failed');
     }) as unknown as FetchFn;
-    const r = await inProcess(w, ['on'], { fetch: down });
+    const r = await inProcess(w, ['on', '--yes'], { fetch: down });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`warning: https://${DNS}/health did not answer through the funnel: fetch failed`);
+    for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-authorization-server', '/mcp']) {
+      expect(r.stderr).toContain(`warning: https://${DNS}${path} did not answer: fetch failed`);
+    }
     expect(r.stderr).toContain(`hint: is 'mcpgw serve' running on 127.0.0.1:4444?`);
-    const bad = await inProcess(w, ['on'], { fetch: (async () => new Response('', { status: 502 })) as unknown as FetchFn });
-    expect(bad.stderr).toContain(`warning: https://${DNS}/health answered 502 through the funnel`);
+    const refused = await inProcess(w, ['on', '--yes'], { fetch: (async () => new Response('Forbidden', { status: 403 })) as unknown as FetchFn });
+    expect(refused.stderr).toContain(`warning: https://${DNS}/mcp answered 403, not 401 (the host is not allowed: is public_url set and the gateway reloaded?)`);
   });
 
   test('on with auth.mode none: exit 2, tailscale never runs', async () => {
@@ -305,7 +310,7 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
 
   test('on refuses to replace a funnel that serves something else', async () => {
     using w = world({ funnelTarget: 'http://127.0.0.1:8080' });
-    const r = await inProcess(w, ['on']);
+    const r = await inProcess(w, ['on', '--yes']);
     expect(r.code).toBe(1);
     expect(firstLine(r.stderr)).toBe(`error: the funnel on https://${DNS} already serves http://127.0.0.1:8080, not this gateway (127.0.0.1:4444)`);
     expect(w.args()).toEqual(['status --json', 'funnel status --json']);
@@ -313,7 +318,7 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
 
   test('on: tailscale printed an enable link and exited 0 without enabling -> error with the link relayed', async () => {
     using w = world({ scenario: 'enable-link' });
-    const r = await inProcess(w, ['on']);
+    const r = await inProcess(w, ['on', '--yes']);
     expect(r.code).toBe(1);
     expect(firstLine(r.stderr)).toBe('error: tailscale did not turn Funnel on');
     expect(r.stderr).toContain('  tailscale: https://login.tailscale.com/f/funnel?node=nTESTCNTRL');
@@ -326,9 +331,11 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
     expect(off.code).toBe(0);
     expect(off.stdout).toBe('○ off\n');
     expect(JSON.parse((await inProcess(w, ['status', '--json'])).stdout)).toEqual({ enabled: false, url: null, target: null });
-    await inProcess(w, ['on']);
+    await inProcess(w, ['on', '--yes']);
     const on = await inProcess(w, ['--json']);
-    expect(JSON.parse(on.stdout)).toEqual({ enabled: true, url: `https://${DNS}`, target: 'http://127.0.0.1:4444' });
+    // healthOk answers 200 "ok" to everything: not what claude.ai needs.
+    const checks = { protected_resource: false, authorization_server: false, mcp_challenge: false };
+    expect(JSON.parse(on.stdout)).toEqual({ enabled: true, url: `https://${DNS}`, target: 'http://127.0.0.1:4444', checks });
     expect((await inProcess(w, ['status'])).stdout).toBe(`✓ on  https://${DNS}/mcp -> http://127.0.0.1:4444\n`);
   });
 
@@ -381,7 +388,7 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
   for (const [scenario, args, error, hint] of failures) {
     test(`on, ${scenario} -> exit 1, "${error}"`, async () => {
       using w = world(scenario === 'not installed' ? { installed: false } : { scenario });
-      const r = await inProcess(w, ['on']);
+      const r = await inProcess(w, ['on', '--yes']);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
       const [first, second] = r.stderr.split('\n');
@@ -415,21 +422,23 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
 describe('mcpgw funnel (compiled binary, stand-in tailscale on PATH)', () => {
   beforeAll(() => ensureBinary());
 
-  test('on: args, stdout URL, public_url hint, and a /health warning because the ts.net name does not resolve', async () => {
+  test('on --yes: args, stdout URL, public_url set, and warnings because the ts.net name does not resolve', async () => {
     using w = world();
-    const r = await runBinary(['funnel', 'on', '--config', w.config], { env: w.env });
+    const r = await runBinary(['funnel', 'on', '--yes', '--config', w.config], { env: w.env });
     expect(r.code).toBe(0);
     expect(w.args()).toEqual(ON_ARGS);
     expect(r.stdout).toBe(`https://${DNS}/mcp\n`);
     expect(firstLine(r.stderr)).toBe(`✓ funnel on: https://${DNS} -> http://127.0.0.1:4444`);
-    expect(r.stderr).toContain(`warning: https://${DNS}/health did not answer through the funnel`);
+    expect(r.stderr).toContain(`warning: https://${DNS}/.well-known/oauth-protected-resource/mcp did not answer`);
+    expect(readFileSync(w.config, 'utf8')).toContain(`public_url: https://${DNS}\n`);
   });
 
   test('status --json after on, then off', async () => {
     using w = world({ funnelTarget: 'http://127.0.0.1:4444' });
     const st = await runBinary(['funnel', 'status', '--json', '--config', w.config], { env: w.env });
     expect(st.code).toBe(0);
-    expect(JSON.parse(st.stdout)).toEqual({ enabled: true, url: `https://${DNS}`, target: 'http://127.0.0.1:4444' });
+    const checks = { protected_resource: false, authorization_server: false, mcp_challenge: false };
+    expect(JSON.parse(st.stdout)).toEqual({ enabled: true, url: `https://${DNS}`, target: 'http://127.0.0.1:4444', checks });
     const off = await runBinary(['funnel', 'off', '--config', w.config], { env: w.env });
     expect(off.code).toBe(0);
     expect(firstLine(off.stderr)).toBe(`✓ funnel off: https://${DNS} no longer reaches this gateway`);
@@ -447,7 +456,7 @@ describe('mcpgw funnel (compiled binary, stand-in tailscale on PATH)', () => {
   for (const [scenario, error] of failures) {
     test(`on, ${scenario} -> exit 1 and "${error}"`, async () => {
       using w = world(scenario === 'not installed' ? { installed: false } : { scenario });
-      const r = await runBinary(['funnel', 'on', '--config', w.config], { env: w.env });
+      const r = await runBinary(['funnel', 'on', '--yes', '--config', w.config], { env: w.env });
       expect(r.code).toBe(1);
       expect(firstLine(r.stderr)).toBe(error);
       expect(r.stderr.split('\n')[1]).toStartWith('hint: ');
@@ -460,4 +469,75 @@ describe('mcpgw funnel (compiled binary, stand-in tailscale on PATH)', () => {
     expect(r.code).toBe(2);
     expect(w.args()).toEqual([]);
   });
+});
+
+/**
+ * What tailscaled does for a funnel: the request reaches the listener on loopback with the public Host kept. This
+ * fetch does the same for the stand-in's name, so the real gateway is reached as claude.ai reaches it.
+ */
+function viaFunnel(port: number): FetchFn {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const u = new URL(String(input instanceof Request ? input.url : input));
+    if (u.host !== DNS) return fetch(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set('host', DNS);
+    headers.set('x-forwarded-for', '203.0.113.7');
+    headers.set('x-forwarded-proto', 'https');
+    return fetch(`http://127.0.0.1:${port}${u.pathname}${u.search}`, { ...init, headers });
+  }) as unknown as FetchFn;
+}
+
+describe('issue 8 finding 4: funnel on finishes the job against a running gateway (compiled serve)', () => {
+  beforeAll(() => ensureBinary());
+
+  test('public_url set with --yes, the running gateway allows the funnel host without a restart, and the claude.ai fetches work', async () => {
+    using w = world();
+    const port = freePort();
+    await using gw = await startGatewayProcess((dir) => ({
+      listen: `127.0.0.1:${port}`,
+      data_dir: join(dir, 'state'),
+      auth: { mode: 'oauth', password_hash: '$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA' },
+      backends: {},
+    }));
+    const through = viaFunnel(port);
+    const run = (args: string[], tty?: string[]) => {
+      const input = scriptedInput(tty ?? [], { isTTY: tty !== undefined });
+      return runCli(['funnel', ...args, '--config', gw.configPath], { register: (p, c) => registerFunnel(p, c, input), env: w.env, deps: { fetch: through }, isTTY: tty !== undefined });
+    };
+    const initialize = { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) };
+    // Before: the gateway names its loopback URL as the resource, so claude.ai cannot sign in through the funnel.
+    const prm = (await (await through(`https://${DNS}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string };
+    expect(prm.resource).toBe(`http://127.0.0.1:${port}/mcp`);
+    const before = readFileSync(gw.configPath, 'utf8');
+    const refused = await run(['on']);
+    expect(refused.code).toBe(2);
+    expect(w.state()).toBeUndefined();
+    expect(readFileSync(gw.configPath, 'utf8')).toBe(before);
+
+    const on = await run(['on', '--yes']);
+    expect(on.code).toBe(0);
+    expect(on.stderr).toContain(`✓ public_url set to https://${DNS} in ${gw.configPath}; the running gateway uses it now\n`);
+    for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-authorization-server']) {
+      expect(on.stderr).toContain(`✓ https://${DNS}${path} answered 200 through the funnel`);
+    }
+    expect(on.stderr).toContain(`✓ https://${DNS}/mcp answered 401 through the funnel`);
+    expect(on.stderr).not.toContain('warning:');
+    const challenge = (await through(`https://${DNS}/mcp`, initialize)).headers.get('www-authenticate');
+    expect(challenge).toContain(`resource_metadata="https://${DNS}/.well-known/oauth-protected-resource/mcp"`);
+    // A signed-in call through the funnel host is served, not refused with 403 "Host not allowed".
+    const created = await runBinary(['tokens', 'create', '--name', 'funnel', '--json', '--config', gw.configPath]);
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const authed = await through(`https://${DNS}/mcp`, { ...initialize, headers: { ...initialize.headers, authorization: `Bearer ${token}` } });
+    expect(authed.status).toBe(200);
+    // No restart: one process, one `listening` line.
+    expect(gw.logs.filter((l) => l.msg === 'listening')).toHaveLength(1);
+
+    const status = await run(['status', '--json']);
+    expect(JSON.parse(status.stdout)).toEqual({
+      enabled: true,
+      url: `https://${DNS}`,
+      target: `http://127.0.0.1:${port}`,
+      checks: { protected_resource: true, authorization_server: true, mcp_challenge: true },
+    });
+  }, 30_000);
 });

@@ -119,6 +119,13 @@ describe('mcpgw init (in-process)', () => {
     expect(r.stderr).toContain("  connector URL for claude.ai: <public_url>/mcp ('mcpgw funnel on' prints it; locally http://127.0.0.1:5555/mcp)");
   });
 
+  test('issue 8 finding 1: without --data-dir the default data_dir is written out explicitly', async () => {
+    using t = tempDir();
+    const r = await run(['--password-stdin'], t.dir, { stdin: ['a long enough pw'] });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(t.dir, 'gateway.yaml'), 'utf8')).toContain(`\ndata_dir: ${join(ENV.HOME!, '.local/state/mcpgw')}\n`);
+  });
+
   test('an existing file is not overwritten without --force (exit 1), and is with it', async () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');

@@ -49,7 +49,7 @@ describe('mcpgw passwd (in-process)', () => {
 
   test('terminal: different answers -> exit 1, file unchanged', async () => {
     using t = tempConfig();
-    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['one', 'two'], { isTTY: true })) });
+    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['one long password', 'two long passwords'], { isTTY: true })) });
     expect(r.code).toBe(1);
     expect(firstLine(r.stderr)).toBe('error: the passwords do not match; nothing was changed');
     expect(readFileSync(t.path, 'utf8')).toBe(CONFIG);
@@ -57,11 +57,11 @@ describe('mcpgw passwd (in-process)', () => {
 
   test('pipe: the first line is the password; the prompt is not repeated', async () => {
     using t = tempConfig();
-    const input = scriptedInput(['s3cret', 'ignored']);
+    const input = scriptedInput(['s3cret-s3cret', 'ignored']);
     const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, input) });
     expect(r.code).toBe(0);
     expect(input.prompts).toHaveLength(1);
-    expect(await Bun.password.verify('s3cret', hashIn(t.path))).toBe(true);
+    expect(await Bun.password.verify('s3cret-s3cret', hashIn(t.path))).toBe(true);
   });
 
   test('empty password -> exit 1 with a hint, file unchanged', async () => {
@@ -99,17 +99,33 @@ describe('mcpgw passwd (in-process)', () => {
   });
 
   test('the password is set even when the file has other problems, which are reported', async () => {
-    using t = tempConfig(CONFIG.replace('backends: {}', 'backends:\n  a:\n    url: "${NOT_SET}"'));
-    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['pw'])) });
+    using t = tempConfig(CONFIG.replace('backends: {}', 'backends:\n  a:\n    url: "ftp://x"'));
+    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['a long enough pw'])) });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("has a problem that 'mcpgw serve' will refuse:");
-    expect(r.stderr).toContain('backends.a.url: environment variable NOT_SET is not set');
+    expect(r.stderr).toContain('backends.a.url: must be an http(s) URL');
     expect(readFileSync(t.path, 'utf8')).toContain('password_hash: $argon2id$');
+  });
+
+  test('issue 8 finding 8: a password shorter than 12 characters is refused, file unchanged', async () => {
+    using t = tempConfig();
+    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['elevenchars'])) });
+    expect(r.code).toBe(1);
+    expect(firstLine(r.stderr)).toBe('error: password too short: at least 12 characters; nothing was changed');
+    expect(readFileSync(t.path, 'utf8')).toBe(CONFIG);
+  });
+
+  test('issue 8 finding 8: the note says the password applies at once, without restart wording', async () => {
+    using t = tempConfig();
+    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['twelve chars'])) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("note: a running 'mcpgw serve' uses the new password at once");
+    expect(r.stderr).not.toContain('restart');
   });
 
   test('auth.mode none: set, with a note that it is not used', async () => {
     using t = tempConfig('listen: 127.0.0.1:4444\nauth:\n  mode: none\n');
-    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['pw'])) });
+    const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['a long enough pw'])) });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('note: auth.mode is none');
   });
@@ -127,10 +143,10 @@ describe('mcpgw passwd (compiled binary)', () => {
 
   test('stdin password -> hash written, mode 0600, stderr first line', async () => {
     using t = tempConfig();
-    const r = await runBinary(['passwd', '--config', t.path], { stdin: 'from-pipe\n' });
+    const r = await runBinary(['passwd', '--config', t.path], { stdin: 'from-pipe-password\n' });
     expect(r.code).toBe(0);
     expect(firstLine(r.stderr)).toBe(`✓ password set (auth.password_hash in ${t.path})`);
-    expect(await Bun.password.verify('from-pipe', hashIn(t.path))).toBe(true);
+    expect(await Bun.password.verify('from-pipe-password', hashIn(t.path))).toBe(true);
     expect(statSync(t.path).mode & 0o777).toBe(0o600);
   });
 

@@ -198,6 +198,19 @@ describe('config/edit', () => {
     expect(readdirSync(t.dir)).toEqual(['gateway.yaml']);
   });
 
+  test('issue 8 finding 1: editConfigFile keeps a service config (root:mcpgw 0640) readable by its group, and no more', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpgw-edit-'));
+    try {
+      const path = join(dir, 'gateway.yaml');
+      writeFileSync(path, HANDWRITTEN);
+      chmodSync(path, 0o640);
+      editConfigFile(path, (d) => setValue(d, ['log_level'], 'debug'));
+      expect(statSync(path).mode & 0o777).toBe(0o640);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('writeNewConfigFile: mode 0600, and it refuses to replace a file unless told to', () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');
