@@ -65,6 +65,9 @@ export class Session {
     if (res.status >= 300) throw new CallError(`${method}: HTTP ${res.status}`);
   }
 
+  /** The gateway's own time for the last answer (its Server-Timing header), when it sent one. */
+  lastServerMs?: number;
+
   async request(method: string, params?: Json): Promise<Json> {
     const id = this.nextId++;
     const res = await fetch(this.url, {
@@ -74,6 +77,8 @@ export class Session {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const body = await res.text();
+    const timing = /dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '');
+    this.lastServerMs = timing ? Number(timing[1]) : undefined;
     if (res.status !== 200) throw new CallError(`${method}: HTTP ${res.status} ${body.slice(0, 200)}`);
     const sid = res.headers.get('mcp-session-id');
     if (sid && !this.sessionId) this.sessionId = sid;

@@ -326,9 +326,11 @@ export class McpEndpoint {
    * (issue 7 item 3). A JSON-only client always gets JSON.
    */
   private exchange(req: Request, m: Json, grant: Grant, session: Session | undefined, sseAccepted: boolean): Promise<Response> | Response {
+    const started = performance.now();
     const ctx = this.context(m, grant, session, req.signal);
     const own = safeLocal(() => this.router.local(String(m.method), m.params as Json | undefined, ctx));
-    if (own !== undefined) return jsonResponse(own instanceof Error ? this.errorBody(m.id, own) : resultBody(m.id, own));
+    // Server-Timing tells a client (and the benchmark) what the gateway itself spent on an answer from memory.
+    if (own !== undefined) return jsonResponse(own instanceof Error ? this.errorBody(m.id, own) : resultBody(m.id, own), performance.now() - started);
     return new Promise<Response>((resolve) => {
       let stream: EventStream | undefined;
       const upgrade = (): EventStream => {
@@ -450,8 +452,10 @@ function resultBody(id: unknown, result: Json | RawResult): string {
   return result instanceof RawResult ? `{"jsonrpc":"2.0","id":${idText},"result":${result.json}}` : `{"jsonrpc":"2.0","id":${idText},"result":${JSON.stringify(result)}}`;
 }
 
-function jsonResponse(body: string): Response {
-  return new Response(body, { headers: { 'content-type': 'application/json' } });
+function jsonResponse(body: string, serverMs?: number): Response {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (serverMs !== undefined) headers['server-timing'] = `mcpgw;dur=${serverMs.toFixed(3)}`;
+  return new Response(body, { headers });
 }
 
 function safeLocal<T>(fn: () => T): T | Error {
