@@ -248,7 +248,7 @@ async function toolsListAtScale(): Promise<Record<string, number>> {
       if (session.lastServerMs !== undefined) atServer.push(session.lastServerMs);
     }
     await session.close();
-    const server = atServer.length ? { server_p50_ms: r3(percentile(atServer, 50)), server_p99_ms: r3(percentile(atServer, 99)) } : {};
+    const server: Record<string, number> = atServer.length ? { server_p50_ms: r3(percentile(atServer, 50)), server_p99_ms: r3(percentile(atServer, 99)) } : {};
     return { tools, calls: samples.length, p50_ms: r2(percentile(samples, 50)), p99_ms: r2(percentile(samples, 99)), ...server };
   } finally {
     await stop(gw.server);
