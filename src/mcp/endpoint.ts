@@ -404,7 +404,9 @@ export class McpEndpoint {
     if (!sessionId) return rpcError(405, RPC.invalidRequest, 'Method not allowed without a session', undefined, { Allow: 'POST' });
     const session = this.sessions.get(sessionId, grant);
     if (!session) return rpcError(404, RPC.sessionNotFound, 'Session not found');
-    if (session.stream && !session.stream.closed) return rpcError(409, RPC.invalidRequest, 'Conflict: this session already has a GET stream open');
+    // A new GET replaces the old stream (a client reconnecting after a network blip may hold a half-open
+    // one); each message still goes out on exactly one stream (spec-checklist §2.2).
+    session.stream?.close();
     this.sessions.touch(session);
     const stream = this.newStream();
     session.stream = stream;

@@ -63,7 +63,8 @@ export class SessionTable {
     const now = this.clock.now();
     const s = makeSession(id, grant, { ...init, createdAt: now, lastActive: now, subscriptions: [] });
     this.add(s);
-    this.persist(s);
+    // An HTTP+SSE session lives exactly as long as its stream, so it is not kept across restarts.
+    if (!s.sseTransport) this.persist(s);
     return s;
   }
 
