@@ -1,5 +1,5 @@
 /** @module `mcpgw serve`: load config, start the gateway, reload on SIGHUP or file change, stop on SIGTERM/SIGINT. */
-import { watch, readFileSync } from 'node:fs';
+import { readFileSync, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError, loadConfigFile } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
@@ -65,7 +65,7 @@ function createReloader(path: string, initial: Config, gateway: Gateway, deps: D
       next = loadConfigFile(path, deps.env);
     } catch (err) {
       const issues = err instanceof ConfigError ? err.message.split('\n').slice(1) : [errorMessage(err)];
-      deps.log.error('config reload rejected; the old config keeps serving', { reason, issues });
+      deps.log.error('config reload rejected; the old config keeps serving', { reason, config: path, issues });
       return;
     }
     const comparable = (c: Config, key: (typeof RESTART_KEYS)[number]) => JSON.stringify(key === 'auth' ? { ...c.auth, password_hash: undefined } : c[key]);
@@ -93,17 +93,39 @@ function safeRead(path: string): string {
   }
 }
 
-// Editors replace files by rename, so the directory is watched and events are debounced.
+// Editors replace files by rename, so the directory is watched and events are debounced; then the file must
+// hold still (issue 8 finding 5): a save in progress is never read half-written.
 function watchConfig(path: string, onChange: () => void): { close(): void } | undefined {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const fire = () => void waitUntilStable(path).then(() => closed || onChange());
   try {
     const w = watch(dirname(path), (_event, file) => {
       if (file && file !== basename(path)) return;
       clearTimeout(timer);
-      timer = setTimeout(onChange, 250);
+      timer = setTimeout(fire, 250);
     });
-    return { close: () => (clearTimeout(timer), w.close()) };
+    return { close: () => ((closed = true), clearTimeout(timer), w.close()) };
   } catch {
     return undefined;
+  }
+}
+
+/** Resolves once the file's size and mtime are the same across two checks `intervalMs` apart (at most `maxChecks`). */
+export async function waitUntilStable(path: string, intervalMs = 100, maxChecks = 30): Promise<void> {
+  const look = () => {
+    try {
+      const st = statSync(path);
+      return `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  let last = look();
+  for (let i = 0; i < maxChecks; i++) {
+    await Bun.sleep(intervalMs);
+    const now = look();
+    if (now === last) return;
+    last = now;
   }
 }

@@ -1,6 +1,7 @@
 /** @module `mcpgw systemd`: prints (or installs) a hardened systemd unit that runs `mcpgw serve`. */
 import type { Command } from 'commander';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../src/config/atomic-write.ts';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { errorMessage } from '../src/errors.ts';
@@ -215,7 +216,7 @@ async function install(unit: string, user: boolean, opts: SystemdOptions, ctx: C
   }
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, unit, { mode: 0o644 });
+    writeFileAtomic(path, unit, { mode: 0o644 });
   } catch (err) {
     const denied = (err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EPERM';
     printError(io, `cannot write ${path}: ${errorMessage(err)}`, denied && !user ? 'run it with sudo, or install a user service with --user' : undefined);

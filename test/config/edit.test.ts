@@ -165,7 +165,7 @@ describe('config/edit', () => {
     expect(() => openConfigText('listen: [\n')).toThrow(/YAML syntax error/);
   });
 
-  test('editConfigFile: writes atomically with mode 0600 and leaves no temp file', () => {
+  test('editConfigFile: writes atomically, keeps the mode without the world bits, and leaves no temp file', () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');
     writeFileSync(path, HANDWRITTEN, { mode: 0o644 });
@@ -173,7 +173,7 @@ describe('config/edit', () => {
     const { before, after } = editConfigFile(path, (d) => setBackend(d, 'wiki', { url: 'https://wiki.lan/mcp' }));
     expect(before).toBe(HANDWRITTEN);
     expect(readFileSync(path, 'utf8')).toBe(after);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
     expect(readdirSync(t.dir)).toEqual(['gateway.yaml']);
   });
 
@@ -186,7 +186,7 @@ describe('config/edit', () => {
     editConfigFile(link, (d) => setValue(d, ['listen'], '127.0.0.1:5555'));
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(real, 'utf8')).toContain('listen: 127.0.0.1:5555');
-    expect(statSync(real).mode & 0o777).toBe(0o600);
+    expect(statSync(real).mode & 0o007).toBe(0);
   });
 
   test('editConfigFile: an edit that throws leaves the file untouched', () => {
