@@ -1,11 +1,13 @@
 /** @module `mcpgw serve`: load config, start the gateway, reload on SIGHUP or file change, stop on SIGTERM/SIGINT. */
-import { readFileSync, statSync, watch } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError, loadConfigFile } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import type { Deps } from '../src/deps.ts';
 import { errorMessage } from '../src/errors.ts';
-import { startGateway, type Gateway } from '../src/gateway.ts';
+import { databasePath, startGateway, type Gateway } from '../src/gateway.ts';
+import { fileIdentity, watchDatabaseFile, type DatabaseWatch, type DbIdentity } from '../src/store/db-watch.ts';
+import { acquireDataDirLock, DataDirLockedError, type DataDirLock } from '../src/store/lock.ts';
 import { adminSocketPath, startAdminSocket } from '../src/http/admin.ts';
 import { loadCliConfig } from './config.ts';
 import { printError, type CliIo } from './io.ts';
@@ -20,17 +22,27 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
   if (!loaded.ok) return loaded.code;
   const { config, path } = loaded;
   deps.log.setLevel(config.log_level);
+  // One gateway per data_dir, taken before anything else (issue 8 finding 7); the kernel drops it if we die.
+  const lock = lockDataDir(config.data_dir, io);
+  if (!lock) return 1;
   let gateway: Gateway;
+  let dbWatch: DatabaseWatch | undefined;
   try {
-    gateway = await startGateway(config, deps, { version });
+    gateway = await startGateway(config, deps, { version, problems: () => [dbWatch?.problem()].filter((p): p is string => p !== undefined) });
   } catch (err) {
-    printError(io, `cannot start: ${errorMessage(err)}`, 'is another process listening on that address? change listen in the config');
+    const { message, hint } = startFailure(err, config);
+    printError(io, message, hint);
+    lock.release();
     return 1;
   }
+  const dbPath = databasePath(config.data_dir);
+  const opened = config.auth.mode === 'oauth' ? fileIdentity(dbPath) : undefined;
+  if (opened) dbWatch = watchDatabaseFile(dbPath, opened, { intervalMs: dbCheckInterval(deps.env), log: deps.log });
+  const dbIdentity = (): DbIdentity | undefined => (opened ? { pid: process.pid, path: dbPath, ...opened, problem: dbWatch?.problem() } : undefined);
   const reloader = createReloader(path, config, gateway, deps);
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   const watcher = watchConfig(path, () => void reloader.reload('file change'));
-  const admin = startAdminSocket(adminSocketPath(config.data_dir), { status: () => gateway.snapshot(), tools: () => gateway.aggregator.toolTable(), reload: () => reloader.reload('mcpgw cli') }, deps.log);
+  const admin = startAdminSocket(adminSocketPath(config.data_dir), { status: () => gateway.snapshot(), tools: () => gateway.aggregator.toolTable(), reload: () => reloader.reload('mcpgw cli'), dbIdentity }, deps.log);
   if (config.auth.mode === 'oauth' && !config.auth.password_hash) deps.log.warn("no consent password set: connectors cannot sign in until you run 'mcpgw passwd'", { config: path });
   deps.log.info('listening', { url: gateway.url, public_url: gateway.publicUrl, mcp: `${gateway.publicUrl}/mcp`, config: path, backends: Object.keys(config.backends).length, auth: config.auth.mode, version });
   return new Promise<number>((resolve) => {
@@ -40,14 +52,54 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
       stopping = true;
       deps.log.info('shutting down', { signal });
       watcher?.close();
+      dbWatch?.close();
       admin.stop();
       await gateway.stop().catch((err) => deps.log.error('shutdown error', { error: errorMessage(err) }));
+      lock.release();
       deps.log.info('stopped');
       resolve(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   });
+}
+
+function lockDataDir(dataDir: string, io: CliIo): DataDirLock | undefined {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    return acquireDataDirLock(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) printError(io, err.message, `stop it first ('mcpgw status' shows it), or give this one another data_dir`);
+    else printError(io, `cannot use data_dir ${dataDir}: ${errorMessage(err)}`, dataDirHint(err, dataDir));
+    return undefined;
+  }
+}
+
+function dataDirHint(err: unknown, dataDir: string): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `data_dir ${dataDir} is not writable by this user (uid ${process.getuid?.()}); fix its owner, or set data_dir in the config`;
+  return undefined;
+}
+
+/** The start-up error and a hint that matches it (issue 8 finding 8). */
+export function startFailure(err: unknown, config: Pick<Config, 'listen' | 'data_dir'>): { message: string; hint?: string } {
+  const code = String((err as { code?: unknown }).code ?? '');
+  const message = `cannot start: ${errorMessage(err)}`;
+  if (code === 'EADDRINUSE') return { message, hint: `another process listens on ${config.listen}; stop it, or change listen in the config` };
+  if (code === 'EADDRNOTAVAIL') return { message, hint: `no interface of this machine has the address in listen (${config.listen}); use 127.0.0.1 or 0.0.0.0` };
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) return { message, hint: `the database file ${databasePath(config.data_dir)} is not a mcpgw database; move it away and start again (connectors will sign in again)` };
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
+    const path = (err as { path?: unknown }).path;
+    if (typeof path === 'string' || code.startsWith('SQLITE')) return { message, hint: dataDirHint({ code: 'EACCES' }, config.data_dir) };
+    return { message, hint: `this user may not listen on ${config.listen} (ports below 1024 need CAP_NET_BIND_SERVICE); choose a port of 1024 or more` };
+  }
+  return { message };
+}
+
+/** How often the database file is checked; `MCPGW_DB_CHECK_INTERVAL_MS` shortens it for tests. */
+function dbCheckInterval(env: Readonly<Record<string, string | undefined>>): number {
+  const ms = Number(env.MCPGW_DB_CHECK_INTERVAL_MS);
+  return Number.isInteger(ms) && ms >= 50 ? ms : 5000;
 }
 
 const RESTART_KEYS = ['listen', 'public_url', 'data_dir', 'auth', 'http'] as const;

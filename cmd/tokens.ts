@@ -8,6 +8,7 @@ import { openStore, type Database } from '../src/store/db.ts';
 import { listGrants, revokeAll, revokeClient, revokeGrant, type GrantSummary } from '../src/store/grants.ts';
 import { createPersonalToken } from '../src/store/personal-tokens.ts';
 import { loadCliConfig } from './config.ts';
+import { reportLiveEffect } from './live-db.ts';
 import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError } from './io.ts';
 import { confirm, ok, processInput, type PromptInput } from './passwd.ts';
@@ -94,7 +95,7 @@ async function revoke(id: string | undefined, o: RevokeOptions, ctx: CliContext,
     printError(ctx.io, id !== undefined ? `no active grant ${id}` : 'no active grants matched', 'mcpgw tokens list');
     return 1;
   }
-  ctx.io.err(ok(ctx.io, `revoked ${count} grant${count === 1 ? '' : 's'}; the running gateway refuses their tokens from now on`));
+  await reportLiveEffect(ctx.io, loaded.config.data_dir, `revoked ${count} grant${count === 1 ? '' : 's'}`, 'the running gateway refuses their tokens from now on');
   return 0;
 }
 

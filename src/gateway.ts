@@ -9,6 +9,7 @@ import type { Deps } from './deps.ts';
 import { Aggregator, type BackendSpec, type CallRecord, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createRoutes, type Authenticator } from './http/routes.ts';
+import { createDrain } from './http/drain.ts';
 import { join } from 'node:path';
 import { createAuthServer, type Principal } from './oauth/server.ts';
 import { openStore, type Database } from './store/db.ts';
@@ -112,6 +113,8 @@ export function databasePath(dataDir: string): string {
 
 export interface GatewayOptions {
   version: string;
+  /** Problems that make /health say `degraded` besides down backends (e.g. the database file was replaced). */
+  problems?: () => string[];
 }
 
 /** Starts the gateway: connects backends in parallel (never blocking on them) and listens. */
@@ -121,6 +124,16 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
   const naming = { separator: config.naming.separator, maxLength: config.naming.max_length };
   const aggregator = new Aggregator(naming, deps);
   await aggregator.configure(backendSpecs(config), naming);
+  // HOOK (issue 8 finding 8, state branch): a start that fails after backends were spawned ends every child it spawned.
+  try {
+    return await listen(config, deps, opts, aggregator);
+  } catch (err) {
+    await aggregator.pool.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function listen(config: Config, deps: Deps, opts: GatewayOptions, aggregator: Aggregator): Promise<Gateway> {
   const { host, port } = parseListen(config.listen);
   let current = config;
   const inflight = { count: 0 };
@@ -135,14 +148,17 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
     recent_calls: aggregator.recentCalls.slice(-10),
   });
   let auth: Authenticator = starting;
-  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot });
+  const routes = createRoutes({ aggregator, endpoint: () => endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot, problems: opts.problems });
+  // HOOK (issue 8 finding 8, state branch): /mcp requests still open at the end of the shutdown grace get a JSON-RPC error.
+  const drain = createDrain();
+  const serveRoutes = drain.wrap(routes);
   const server = Bun.serve({
     hostname: host,
     port,
     // Long tool calls and GET streams carry keep-alive comments well inside this bound (Bun's default is 10 s).
     idleTimeout: 255,
     maxRequestBodySize: config.http.max_body_bytes + 1024,
-    fetch: (req, srv) => routes(req, srv.requestIP(req)?.address ?? ''),
+    fetch: (req, srv) => serveRoutes(req, srv.requestIP(req)?.address ?? ''),
   });
   const boundPort = server.port ?? port;
   const publicUrl = fixPort(config.public_url, port, boundPort);
@@ -187,6 +203,8 @@ export async function startGateway(config: Config, deps: Deps, opts: GatewayOpti
       const deadline = deps.clock.now() + graceMs;
       // SSE responses return before their call ends, so in-flight means calls forwarded to backends.
       while ((inflight.count > 0 || aggregator.activeCalls > 0) && deps.clock.now() < deadline) await Bun.sleep(50);
+      // HOOK (state branch): answer what is still running instead of resetting its connection.
+      if (drain.finish() > 0) deps.log.warn('shutdown grace over; calls still running were answered with an error', { grace_ms: graceMs });
       await Bun.sleep(100);
       server.stop(true);
       await endpoint.close();

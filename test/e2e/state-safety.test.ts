@@ -1,0 +1,173 @@
+/**
+ * Config and state cannot be lost by accident (issue 8 findings 5, 6, 7 and part of 8), through the compiled binary:
+ * an empty config file never replaces the running one, one gateway per data_dir, a deleted database is noticed,
+ * a failed start leaves no child behind, and shutdown answers calls it cuts off.
+ */
+import { describe, expect, test } from 'bun:test';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startFailure, waitUntilStable } from '../../cmd/serve.ts';
+import { BACKEND_PATH, backendArgs, connectV2, waitFor } from '../helpers/clients.ts';
+import { runBinary } from '../helpers/cli.ts';
+import { baseConfig, startGatewayProcess } from '../helpers/gateway-process.ts';
+import { alive, childProcesses } from '../helpers/procs.ts';
+
+const backend = (name: string) => ({ command: process.execPath, args: [BACKEND_PATH, ...backendArgs({ name })], timeout: '5s' });
+
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-state-'));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function health(url: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
+}
+
+describe('issue 8 finding 5: an empty config file does not drop the backends', () => {
+  test('a zero-byte gateway.yaml is rejected by the file-watch reload (backends and children stay, error names the file); a valid file then reloads', async () => {
+    let config: Record<string, unknown> = {};
+    await using gw = await startGatewayProcess((d) => (config = baseConfig(d, { alpha: backend('alpha') })));
+    await gw.waitForLog((l) => l.msg === 'backend up', 20_000);
+    const children = childProcesses(gw.pid).map((p) => p.pid);
+    expect(children.length).toBe(1);
+
+    writeFileSync(gw.configPath, '');
+    const rejected = await gw.waitForLog((l) => l.msg === 'config reload rejected; the old config keeps serving', 10_000);
+    expect(rejected.config).toBe(gw.configPath);
+    expect(JSON.stringify(rejected.issues)).toContain('config file is empty');
+    expect(await health(gw.url)).toEqual({ status: 'ok', backends: { up: 1, down: 0 } });
+    for (const pid of children) expect(alive(pid)).toBe(true);
+    expect(gw.logs.some((l) => l.msg === 'config reloaded')).toBe(false);
+
+    gw.writeConfig({ ...config, backends: { alpha: backend('alpha'), beta: backend('beta') } });
+    const reloaded = await gw.waitForLog((l) => l.msg === 'config reloaded', 10_000);
+    expect(reloaded.added).toEqual(['beta']);
+    await waitFor(async () => (await health(gw.url)).status === 'ok' && childProcesses(gw.pid).length === 2, { timeoutMs: 15_000, what: 'beta up' });
+    for (const pid of children) expect(alive(pid)).toBe(true);
+  }, 60_000);
+
+  test('serve refuses an empty config file at start-up and says so', async () => {
+    using t = tempDir();
+    const path = join(t.dir, 'gateway.yaml');
+    writeFileSync(path, '');
+    const r = await runBinary(['serve', '--config', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('config file is empty');
+  });
+
+  test('the watch waits until the file holds still: a file still being written is not read', async () => {
+    using t = tempDir();
+    const path = join(t.dir, 'gateway.yaml');
+    writeFileSync(path, 'a');
+    let writes = 0;
+    const timer = setInterval(() => writeFileSync(path, 'a'.repeat(++writes + 1)), 40);
+    const started = Date.now();
+    setTimeout(() => clearInterval(timer), 600);
+    await waitUntilStable(path, 100, 30);
+    clearInterval(timer);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    expect(readFileSync(path, 'utf8').length).toBe(writes + 1);
+  });
+});
+
+describe('issue 8 finding 7: one gateway per data_dir', () => {
+  test('a second serve on the same data_dir exits 1 naming the first PID and leaves its admin socket; status still reaches the first', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, {}));
+    const second = await runBinary(['serve', '--config', gw.configPath], { timeoutMs: 10_000 });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`error: another mcpgw (pid ${gw.pid}) is already serving data_dir ${join(gw.dir, 'state')}`);
+    expect(existsSync(join(gw.dir, 'state', 'mcpgw.sock'))).toBe(true);
+    const status = await runBinary(['status', '--json', '--config', gw.configPath]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toHaveProperty('backends');
+  }, 30_000);
+});
+
+describe('issue 8 finding 6: a deleted database is noticed', () => {
+  test('health degraded and an error logged; tokens revoke says the gateway uses another file instead of claiming it refuses the tokens', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, {}, { auth: { mode: 'oauth' } }), { env: { MCPGW_DB_CHECK_INTERVAL_MS: '100' } });
+    const cli = (...args: string[]) => runBinary([...args, '--config', gw.configPath]);
+    expect((await cli('tokens', 'create', '--name', 'one')).code).toBe(0);
+    const before = await cli('tokens', 'revoke', '--all', '--yes');
+    expect(before.stderr).toContain('revoked 1 grant; the running gateway refuses their tokens from now on');
+
+    const db = join(gw.dir, 'state', 'mcpgw.db');
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+    await gw.waitForLog((l) => String(l.msg).startsWith('the database file was deleted while the gateway runs'), 5_000);
+    const h = await health(gw.url);
+    expect(h.status).toBe('degraded');
+    expect(JSON.stringify(h.problems)).toContain('database file was deleted');
+
+    expect((await cli('tokens', 'create', '--name', 'two')).code).toBe(0);
+    const after = await cli('tokens', 'revoke', '--all', '--yes');
+    expect(after.stderr).not.toContain('refuses their tokens');
+    // `tokens create` made a new file at the path, so the gateway now sees it as replaced.
+    expect(after.stderr).toContain(`warning: the running gateway (pid ${gw.pid}) uses another database file (the database file was replaced while the gateway runs); restart it`);
+    expect((await health(gw.url)).status).toBe('degraded');
+  }, 30_000);
+});
+
+describe('issue 8 finding 8: failed starts and shutdown', () => {
+  test('a start that fails on a port in use after spawning a stdio backend exits 1 with a matching hint and leaves no child', async () => {
+    using t = tempDir();
+    const busy = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('busy') });
+    try {
+      const pidFile = join(t.dir, 'child.pid');
+      const script = `echo $$ > "${pidFile}"; exec "${process.execPath}" "${BACKEND_PATH}" --name alpha`;
+      const config = baseConfig(t.dir, { alpha: { command: 'sh', args: ['-c', script] } }, { listen: `127.0.0.1:${busy.port}` });
+      writeFileSync(join(t.dir, 'gateway.yaml'), stringify(config));
+      const r = await runBinary(['serve', '--config', join(t.dir, 'gateway.yaml')], { timeoutMs: 15_000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`hint: another process listens on 127.0.0.1:${busy.port}`);
+      await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 5000, what: 'the backend was spawned' });
+      const child = Number(readFileSync(pidFile, 'utf8').trim());
+      await waitFor(() => !alive(child), { timeoutMs: 3000, what: `no orphan backend (pid ${child})` });
+    } finally {
+      busy.stop(true);
+    }
+  }, 30_000);
+
+  test('a database file that is not SQLite: exit 1, the hint says it is not a mcpgw database', async () => {
+    using t = tempDir();
+    const config = baseConfig(t.dir, {}, { auth: { mode: 'oauth' } });
+    writeFileSync(join(t.dir, 'gateway.yaml'), stringify(config));
+    await Bun.write(join(t.dir, 'state', 'mcpgw.db'), 'this is a text file, not a database; '.repeat(200));
+    const r = await runBinary(['serve', '--config', join(t.dir, 'gateway.yaml')], { timeoutMs: 15_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the database file ${join(t.dir, 'state', 'mcpgw.db')} is not a mcpgw database`);
+    expect(r.stderr).not.toContain('another process');
+  }, 30_000);
+
+  test('start-up hints match the error: address in use, permission to bind, corrupt database, unwritable data_dir', () => {
+    const config = { listen: '127.0.0.1:80', data_dir: '/srv/mcpgw' };
+    const hint = (err: object) => startFailure(Object.assign(new Error('boom'), err), config).hint ?? '';
+    expect(hint({ code: 'EADDRINUSE' })).toContain('another process listens on 127.0.0.1:80');
+    expect(hint({ code: 'EACCES' })).toContain('may not listen on 127.0.0.1:80');
+    expect(hint({ code: 'SQLITE_CORRUPT' })).toContain('/srv/mcpgw/mcpgw.db is not a mcpgw database');
+    expect(hint({ code: 'EACCES', path: '/srv/mcpgw/oauth-signing-key.json' })).toContain('data_dir /srv/mcpgw is not writable');
+    expect(hint({ code: 'SQLITE_READONLY' })).toContain('not writable');
+    expect(hint({ code: 'EWHATEVER' })).toBe('');
+  });
+
+  test('a call still running at the end of the shutdown grace gets a JSON-RPC error (-32603 gateway shutting down), not a reset', async () => {
+    const gw = await startGatewayProcess((d) => baseConfig(d, { alpha: backend('alpha') }, { http: { shutdown_grace: '500ms' } }));
+    try {
+      await gw.waitForLog((l) => l.msg === 'backend up', 20_000);
+      await using c = await connectV2(gw.mcpUrl);
+      const call = c.client.callTool({ name: 'alpha_slow', arguments: { ms: 20_000, steps: 20 } }).then(
+        (r) => ({ ok: r }),
+        (err: { code?: number; message?: string }) => ({ code: err.code, message: err.message }),
+      );
+      await Bun.sleep(300);
+      const exit = gw.stop('SIGTERM');
+      const outcome = await call;
+      expect(outcome).toMatchObject({ code: -32603 });
+      expect((outcome as { message: string }).message).toContain('gateway shutting down');
+      expect(await exit).toBe(0);
+    } finally {
+      await gw[Symbol.asyncDispose]();
+    }
+  }, 30_000);
+});
