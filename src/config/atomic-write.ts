@@ -4,8 +4,9 @@ import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
   /**
-   * Mode of a new file (default 0600). An existing file keeps its mode without the "other" bits: a config that
-   * root made group-readable for the service user stays so, and nothing the CLI writes becomes world-readable.
+   * Mode of a new file (default 0600). An existing file keeps a deliberate mode (no "other" bits, e.g. 0640
+   * root:mcpgw for the service user); a world-readable one (the umask default) becomes 0600, as it may now hold
+   * secrets.
    */
   mode?: number;
   /** Fail with EEXIST instead of replacing an existing file (the new file is linked into place, never renamed). */
@@ -19,7 +20,7 @@ export interface AtomicWriteOptions {
  */
 export function writeFileAtomic(path: string, text: string, opts: AtomicWriteOptions = {}): void {
   const existing = opts.exclusive ? undefined : statOrUndefined(path);
-  const mode = existing ? existing.mode & 0o770 : (opts.mode ?? 0o600);
+  const mode = existing ? keptMode(existing.mode) : (opts.mode ?? 0o600);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
     const fd = openSync(tmp, 'wx', mode);
@@ -43,6 +44,10 @@ export function writeFileAtomic(path: string, text: string, opts: AtomicWriteOpt
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+function keptMode(mode: number): number {
+  return mode & 0o007 ? 0o600 : mode & 0o770;
 }
 
 function statOrUndefined(path: string): { mode: number; uid: number; gid: number } | undefined {

@@ -20,7 +20,7 @@ describe('writeFileAtomic (issue 8: every CLI write is atomic)', () => {
     expect(readdirSync(t.dir).sort()).toEqual(['a.yaml', 'unit.service']);
   });
 
-  test('replacing keeps the mode (group bits too) but never the world bits; the inode changes (rename, not truncate)', () => {
+  test('replacing keeps a deliberate mode (0640 for a service group), tightens a world-readable file to 0600; the inode changes (rename, not truncate)', () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');
     writeFileSync(path, 'old\n');
@@ -32,7 +32,7 @@ describe('writeFileAtomic (issue 8: every CLI write is atomic)', () => {
     expect(statSync(path).ino).not.toBe(before);
     chmodSync(path, 0o664);
     writeFileAtomic(path, 'newer\n');
-    expect(statSync(path).mode & 0o777).toBe(0o660);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   test('exclusive refuses an existing file and leaves it and the directory untouched', () => {
