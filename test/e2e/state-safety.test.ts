@@ -4,7 +4,7 @@
  * a failed start leaves no child behind, and shutdown answers calls it cuts off.
  */
 import { describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -113,19 +113,27 @@ describe('issue 8 finding 8: failed starts and shutdown', () => {
   test('a start that fails on a port in use after spawning a stdio backend exits 1 with a matching hint and leaves no child', async () => {
     using t = tempDir();
     const busy = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('busy') });
+    // A child that does not exit when its stdin closes (as `npx` wrappers often do not): only a kill ends it.
+    // Its unique sleep argument finds it in /proc whatever its PID.
+    const marker = `30.${Date.now() % 1_000_000}${process.pid}`;
+    const strays = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker) && alive(Number(pid)) ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
     try {
-      const pidFile = join(t.dir, 'child.pid');
-      const script = `echo $$ > "${pidFile}"; exec "${process.execPath}" "${BACKEND_PATH}" --name alpha`;
-      const config = baseConfig(t.dir, { alpha: { command: 'sh', args: ['-c', script] } }, { listen: `127.0.0.1:${busy.port}` });
+      const config = baseConfig(t.dir, { stuck: { command: 'sh', args: ['-c', `sleep ${marker}; exit 0`] } }, { listen: `127.0.0.1:${busy.port}` });
       writeFileSync(join(t.dir, 'gateway.yaml'), stringify(config));
       const r = await runBinary(['serve', '--config', join(t.dir, 'gateway.yaml')], { timeoutMs: 15_000 });
       expect(r.code).toBe(1);
+      await Bun.sleep(300);
+      expect(strays()).toEqual([]);
       expect(r.stderr).toContain(`hint: another process listens on 127.0.0.1:${busy.port}`);
-      await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 5000, what: 'the backend was spawned' });
-      const child = Number(readFileSync(pidFile, 'utf8').trim());
-      await waitFor(() => !alive(child), { timeoutMs: 3000, what: `no orphan backend (pid ${child})` });
     } finally {
       busy.stop(true);
+      for (const pid of strays()) process.kill(pid, 'SIGKILL');
     }
   }, 30_000);
 
