@@ -11,7 +11,7 @@ import { loadCliConfig } from './config.ts';
 import { reportLiveEffect } from './live-db.ts';
 import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError } from './io.ts';
-import { confirm, ok, processInput, type PromptInput } from './passwd.ts';
+import { confirm, processInput, type PromptInput } from './passwd.ts';
 
 function withStore<T>(config: Config, fn: (db: Database) => T): T {
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
@@ -107,7 +107,7 @@ interface CreateOptions {
   json?: boolean;
 }
 
-function create(o: CreateOptions, ctx: CliContext): number {
+async function create(o: CreateOptions, ctx: CliContext): Promise<number> {
   const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
   if (!loaded.ok) return loaded.code;
   const { config } = loaded;
@@ -128,7 +128,7 @@ function create(o: CreateOptions, ctx: CliContext): number {
   const { token, grantId } = withStore(config, (db) => createPersonalToken(db, { name: o.name, backends, expiresAt: ttl === undefined ? undefined : now + ttl, resource, now, random: deps.random }));
   if (o.json) ctx.io.out(JSON.stringify({ token, id: grantId, expires: iso(ttl === undefined ? undefined : now + ttl) }));
   else ctx.io.out(token);
-  ctx.io.err(ok(ctx.io, `created personal token '${o.name}' (grant ${grantId}); it is shown only this once`));
+  await reportLiveEffect(ctx.io, config.data_dir, `created personal token '${o.name}' (grant ${grantId}); it is shown only this once`, 'the running gateway accepts it now');
   ctx.io.err(`hint: claude mcp add --transport http mcpgw ${resource} --header "Authorization: Bearer <token>"`);
   return 0;
 }

@@ -89,7 +89,9 @@ describe('issue 8 finding 6: a deleted database is noticed', () => {
   test('health degraded and an error logged; tokens revoke says the gateway uses another file instead of claiming it refuses the tokens', async () => {
     await using gw = await startGatewayProcess((d) => baseConfig(d, {}, { auth: { mode: 'oauth' } }), { env: { MCPGW_DB_CHECK_INTERVAL_MS: '100' } });
     const cli = (...args: string[]) => runBinary([...args, '--config', gw.configPath]);
-    expect((await cli('tokens', 'create', '--name', 'one')).code).toBe(0);
+    const created = await cli('tokens', 'create', '--name', 'one');
+    expect(created.code).toBe(0);
+    expect(created.stderr).toContain('the running gateway accepts it now');
     const before = await cli('tokens', 'revoke', '--all', '--yes');
     expect(before.stderr).toContain('revoked 1 grant; the running gateway refuses their tokens from now on');
 
@@ -100,7 +102,10 @@ describe('issue 8 finding 6: a deleted database is noticed', () => {
     expect(h.status).toBe('degraded');
     expect(JSON.stringify(h.problems)).toContain('database file was deleted');
 
-    expect((await cli('tokens', 'create', '--name', 'two')).code).toBe(0);
+    const createdAfter = await cli('tokens', 'create', '--name', 'two');
+    expect(createdAfter.code).toBe(0);
+    expect(createdAfter.stderr).not.toContain('accepts it now');
+    expect(createdAfter.stderr).toContain(`warning: the running gateway (pid ${gw.pid}) uses another database file`);
     const after = await cli('tokens', 'revoke', '--all', '--yes');
     expect(after.stderr).not.toContain('refuses their tokens');
     // `tokens create` made a new file at the path, so the gateway now sees it as replaced.
