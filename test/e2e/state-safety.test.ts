@@ -4,13 +4,13 @@
  * a failed start leaves no child behind, and shutdown answers calls it cuts off.
  */
 import { describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startFailure, waitUntilStable } from '../../cmd/serve.ts';
 import { BACKEND_PATH, backendArgs, connectV2, waitFor } from '../helpers/clients.ts';
-import { runBinary } from '../helpers/cli.ts';
+import { BINARY, baseEnv, runBinary } from '../helpers/cli.ts';
 import { baseConfig, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { alive, childProcesses } from '../helpers/procs.ts';
 
@@ -150,6 +150,43 @@ describe('issue 8 finding 8: failed starts and shutdown', () => {
     const r = await runBinary(['serve', '--config', join(t.dir, 'gateway.yaml')], { timeoutMs: 15_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`the database file ${join(t.dir, 'state', 'mcpgw.db')} is not a mcpgw database`);
+    expect(r.stderr).not.toContain('another process');
+  }, 30_000);
+
+  // As root the binary runs as nobody (setpriv), so that permissions apply; otherwise as the current user.
+  async function runUnprivileged(args: string[]): Promise<{ code: number; stderr: string }> {
+    const prefix = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    const proc = Bun.spawn([...prefix, BINARY, ...args], { cwd: '/', env: baseEnv({ HOME: '/nonexistent' }), stdout: 'ignore', stderr: 'pipe' });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    clearTimeout(timer);
+    return { code, stderr };
+  }
+
+  function openDir(t: { dir: string }, config: Record<string, unknown>): string {
+    chmodSync(t.dir, 0o755);
+    const path = join(t.dir, 'gateway.yaml');
+    writeFileSync(path, stringify(config), { mode: 0o644 });
+    return path;
+  }
+
+  test('a data_dir this user may not write: exit 1, the error says so', async () => {
+    using t = tempDir();
+    mkdirSync(join(t.dir, 'locked'), { mode: 0o555 });
+    const path = openDir(t, { listen: '127.0.0.1:0', data_dir: join(t.dir, 'locked', 'state'), auth: { mode: 'none' }, backends: {} });
+    const r = await runUnprivileged(['serve', '--config', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`hint: data_dir ${join(t.dir, 'locked', 'state')} is not writable by this user`);
+  }, 30_000);
+
+  test('a port this user may not bind: exit 1, the hint is about permission, not another process', async () => {
+    using t = tempDir();
+    mkdirSync(join(t.dir, 'state'), { mode: 0o700 });
+    if (process.getuid?.() === 0) chownSync(join(t.dir, 'state'), 65534, 65534);
+    const path = openDir(t, { listen: '127.0.0.1:81', data_dir: join(t.dir, 'state'), auth: { mode: 'none' }, backends: {} });
+    const r = await runUnprivileged(['serve', '--config', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('hint: this user may not listen on 127.0.0.1:81');
     expect(r.stderr).not.toContain('another process');
   }, 30_000);
 
