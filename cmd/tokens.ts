@@ -8,9 +8,10 @@ import { openStore, type Database } from '../src/store/db.ts';
 import { listGrants, revokeAll, revokeClient, revokeGrant, type GrantSummary } from '../src/store/grants.ts';
 import { createPersonalToken } from '../src/store/personal-tokens.ts';
 import { loadCliConfig } from './config.ts';
+import { reportLiveEffect } from './live-db.ts';
 import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError } from './io.ts';
-import { confirm, ok, processInput, type PromptInput } from './passwd.ts';
+import { confirm, processInput, type PromptInput } from './passwd.ts';
 
 function withStore<T>(config: Config, fn: (db: Database) => T): T {
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
@@ -94,7 +95,7 @@ async function revoke(id: string | undefined, o: RevokeOptions, ctx: CliContext,
     printError(ctx.io, id !== undefined ? `no active grant ${id}` : 'no active grants matched', 'mcpgw tokens list');
     return 1;
   }
-  ctx.io.err(ok(ctx.io, `revoked ${count} grant${count === 1 ? '' : 's'}; the running gateway refuses their tokens from now on`));
+  await reportLiveEffect(ctx.io, loaded.config.data_dir, `revoked ${count} grant${count === 1 ? '' : 's'}`, 'the running gateway refuses their tokens from now on');
   return 0;
 }
 
@@ -109,7 +110,7 @@ interface CreateOptions {
   json?: boolean;
 }
 
-function create(o: CreateOptions, ctx: CliContext): number {
+async function create(o: CreateOptions, ctx: CliContext): Promise<number> {
   const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io, 'tokens create');
   if (!loaded.ok) return loaded.code;
   const { config } = loaded;
@@ -132,7 +133,7 @@ function create(o: CreateOptions, ctx: CliContext): number {
   const { token, grantId } = withStore(config, (db) => createPersonalToken(db, { name: o.name, backends, expiresAt: ttl === undefined ? undefined : now + ttl, resource, now, random: deps.random }));
   if (o.json) ctx.io.out(JSON.stringify({ token, id: grantId, expires: iso(ttl === undefined ? undefined : now + ttl) }));
   else ctx.io.out(token);
-  ctx.io.err(ok(ctx.io, `created personal token '${o.name}' (grant ${grantId}); it is shown only this once`));
+  await reportLiveEffect(ctx.io, config.data_dir, `created personal token '${o.name}' (grant ${grantId}); it is shown only this once`, 'the running gateway accepts it now');
   ctx.io.err(`hint: claude mcp add --transport http mcpgw ${resource} --header "Authorization: Bearer <token>"`);
   return 0;
 }

@@ -36,6 +36,8 @@ export interface GatewayOptions {
   port: number;
   /** The store; sessions and last known catalogs are kept here. Without it nothing survives a restart. */
   db?: Database;
+  /** Problems that make /health say `degraded` besides down backends (e.g. the database file was replaced). */
+  problems?: () => string[];
 }
 
 /** The options a Backend gets from a backend's config entry. */
@@ -100,6 +102,16 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
   const naming = { separator: config.naming.separator, maxLength: config.naming.max_length };
   const aggregator = new Aggregator(naming, deps, deps.log, opts.db);
   await aggregator.configure(backendSpecs(config), naming);
+  try {
+    return await assemble(config, deps, opts, aggregator);
+  } catch (err) {
+    // A start that fails after backends were spawned ends every child it spawned (issue 8 finding 8).
+    await aggregator.pool.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggregator: Aggregator): Promise<Gateway> {
   let current = config;
   const inflight = { count: 0 };
   const startedAt = deps.clock.now();
@@ -171,7 +183,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
     await mountAuth(publicUrl);
     deps.log.info('public_url changed', { public_url: publicUrl });
   };
-  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot });
+  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot, problems: opts.problems });
   const handle: Gateway = {
     fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,

@@ -75,6 +75,8 @@ export class Backend {
   capabilities: Json = {};
   private client?: Client;
   private transport?: Transport;
+  /** The transport of a connect in progress, so close() also ends a child that has not answered yet. */
+  private opening?: Transport;
   private resolved?: ConcreteTransport;
   private lastError?: string;
   private attempt = 0;
@@ -141,6 +143,7 @@ export class Backend {
   private async open(kind: ConcreteTransport, gen: number): Promise<void> {
     const transport = createTransport(kind, this.opts, this.deps, this.log);
     const client = this.newClient();
+    this.opening = transport;
     const timeout = new Promise<never>((_, reject) => {
       const t = setTimeout(() => reject(new GatewayError('backend_timeout', `connect timed out after ${this.opts.connectTimeout} ms`)), this.opts.connectTimeout);
       t.unref?.();
@@ -154,6 +157,8 @@ export class Backend {
       await transport.close().catch(() => {});
       const tail = (transport as { recentStderr?: string }).recentStderr;
       throw tail ? new Error(`${errorMessage(err)}; stderr: ${tail.split('\n').slice(-2).join(' | ')}`) : err;
+    } finally {
+      if (this.opening === transport) this.opening = undefined;
     }
   }
 
@@ -315,9 +320,11 @@ export class Backend {
     this.generation++;
     clearTimeout(this.timer);
     const transport = this.transport;
+    const opening = this.opening;
     this.client = undefined;
     this.transport = undefined;
-    await transport?.close().catch(() => {});
+    this.opening = undefined;
+    await Promise.all([transport?.close().catch(() => {}), opening?.close().catch(() => {})]);
     this.state = 'down';
   }
 }

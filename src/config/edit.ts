@@ -1,6 +1,6 @@
 /** @module Comment-preserving edits of gateway.yaml: the yaml Document finds the entry, the change is spliced into the text so every other byte stays as written. */
-import { chmodSync, chownSync, closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-write.ts';
 import { isCollection, isMap, isPair, isScalar, parseDocument, Scalar, stringify, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 
 /**
@@ -33,50 +33,21 @@ export function editConfigText(text: string, edit: (doc: ConfigDoc) => void): st
 }
 
 /**
- * Reads `path`, applies `edit` and writes the result atomically (temp file in the same directory, fsync, rename)
- * with mode 0600 (0640 if it was exactly that: root:mcpgw from `mcpgw systemd --install`), keeping the file's owner when allowed. Symlinks are followed so the link stays a link.
+ * Reads `path`, applies `edit` and writes the result with writeFileAtomic (its mode and, for root, its owner
+ * kept; never world-readable). Symlinks are followed so the link stays a link.
  * Returns the old and new text.
  */
 export function editConfigFile(path: string, edit: (doc: ConfigDoc) => void): { before: string; after: string } {
   const target = realpathSync(path);
   const before = readFileSync(target, 'utf8');
   const after = editConfigText(before, edit);
-  if (after !== before) writeFileAtomic(target, after, statSync(target));
+  if (after !== before) writeFileAtomic(target, after);
   return { before, after };
 }
 
-/** Writes a new file atomically with mode 0600; refuses to replace an existing file (callers check first). */
+/** Writes a new file atomically with mode 0600; refuses to replace an existing file unless `overwrite`. */
 export function writeNewConfigFile(path: string, text: string, opts: { overwrite?: boolean } = {}): void {
-  let existing: { uid: number; gid: number } | undefined;
-  try {
-    existing = statSync(path);
-  } catch {
-    existing = undefined;
-  }
-  if (existing && !opts.overwrite) throw Object.assign(new Error(`${path} already exists`), { code: 'EEXIST' });
-  writeFileAtomic(path, text, existing && { uid: existing.uid, gid: existing.gid });
-}
-
-function writeFileAtomic(path: string, text: string, owner?: { uid: number; gid: number; mode?: number }): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    // The file may hold secrets (password hash, upstream headers): 0600 from the first byte, not chmod afterwards.
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    // A group-readable file (root:mcpgw 0640, from 'mcpgw systemd --install') stays readable by the service; never more.
-    chmodSync(tmp, owner?.mode !== undefined && (owner.mode & 0o077) === 0o040 ? 0o640 : 0o600);
-    // Root editing a file that a service user owns must not take the file away from that user.
-    if (owner && process.getuid?.() === 0) chownSync(tmp, owner.uid, owner.gid);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(path, text, { mode: 0o600, exclusive: !opts.overwrite });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -263,6 +263,20 @@ function byPosition(a: ConfigIssue, b: ConfigIssue): number {
 const isUnder = (path: string, parents: string[]) => parents.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
 
 /**
+ * An empty file (or one holding only comments) or a top level that is not a mapping is refused rather than read
+ * as "all defaults": a half-saved file must never replace a running config with one that has no backends.
+ */
+function topLevelIssue(doc: Document, at: (offset?: number) => Position): ConfigIssue | undefined {
+  const top = doc.contents;
+  if (top === null || (isScalar(top) && (top.value === null || top.value === ''))) {
+    return { path: '', message: 'config file is empty; it needs at least a mapping of keys (see gateway.example.yaml), or {} for all defaults' };
+  }
+  if (isMap(top)) return undefined;
+  const kind = isSeq(top) ? 'a list' : isScalar(top) ? `a ${typeof top.value} (${JSON.stringify(top.value)})` : 'not a mapping';
+  return { path: '', message: `the top level must be a mapping of keys (listen:, backends:, …), got ${kind}`, ...at(rangeStart(top)) };
+}
+
+/**
  * Parses and validates gateway.yaml text. `file` names the file in messages and anchors relative paths
  * (data_dir, cwd, `${file:PATH}`); `readFile` is only used for `${file:PATH}`.
  */
@@ -285,6 +299,8 @@ export function parseConfigText(
       })),
     };
   }
+  const shape = topLevelIssue(doc, at);
+  if (shape) return { ok: false, issues: [shape] };
   const ctx: InterpolationContext = { env, configDir: dirname(resolve(file)), readFile };
   const interpolation = interpolateDocument(doc, ctx, at);
   const validation = validateConfig(doc.toJS() ?? {}, ctx);

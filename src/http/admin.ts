@@ -15,9 +15,11 @@ export interface AdminHandlers {
   status(): unknown;
   tools(): unknown;
   reload(): Promise<unknown>;
+  /** The database file the gateway has open (dev, inode), so CLI writes can confirm the gateway sees them. */
+  dbIdentity?(): unknown;
 }
 
-/** Listens on the socket; a stale socket file from a crashed run is replaced. */
+/** Listens on the socket; a stale socket file from a crashed run is replaced (the data-dir lock ensures no live gateway owns it). */
 export function startAdminSocket(path: string, handlers: AdminHandlers, log: Logger): { stop(): void } {
   rmSync(path, { force: true });
   const server = Bun.serve({
@@ -28,6 +30,10 @@ export function startAdminSocket(path: string, handlers: AdminHandlers, log: Log
         if (pathname === '/status' && req.method === 'GET') return Response.json(handlers.status());
         if (pathname === '/tools' && req.method === 'GET') return Response.json(handlers.tools());
         if (pathname === '/reload' && req.method === 'POST') return Response.json(await handlers.reload());
+        if (pathname === '/db-identity' && req.method === 'GET') {
+          const id = handlers.dbIdentity?.();
+          return id === undefined ? Response.json({ error: 'no_database' }, { status: 404 }) : Response.json(id);
+        }
         return Response.json({ error: 'not_found' }, { status: 404 });
       } catch (err) {
         log.error('admin request failed', { path: pathname, error: err instanceof Error ? err.message : String(err) });

@@ -33,6 +33,8 @@ export interface RouteDeps {
   deps: Deps;
   inflight: { count: number };
   snapshot: () => GatewaySnapshot;
+  /** HOOK (state branch, issue 8 finding 6): problems that make /health `degraded` (e.g. the database file was deleted). */
+  problems?: () => string[];
 }
 
 /** Builds the request handler. */
@@ -80,7 +82,9 @@ function health(r: RouteDeps): Response {
   let up = 0;
   let down = 0;
   for (const b of r.aggregator.pool.list()) b.state === 'up' ? up++ : down++;
-  return Response.json({ status: down === 0 ? 'ok' : 'degraded', backends: { up, down } }, { headers: { 'cache-control': 'no-store' } });
+  const problems = r.problems?.() ?? [];
+  const body = { status: down === 0 && problems.length === 0 ? 'ok' : 'degraded', backends: { up, down }, ...(problems.length > 0 ? { problems } : {}) };
+  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
 }
 
 /** GET /status: per-backend state and recent calls, for the backends the caller is granted. */

@@ -377,7 +377,7 @@ export class McpEndpoint {
     const key = `${ctx.grant.key}\u0000${ctx.session?.id ?? ''}\u0000${String(m.id)}`;
     this.inflight.set(key, ctx.abort);
     try {
-      const result = await this.router.request(String(m.method), m.params as Json | undefined, ctx);
+      const result = await Promise.race([this.router.request(String(m.method), m.params as Json | undefined, ctx), shutdownOf(ctx.signal)]);
       if (ctx.session && (m.method === 'logging/setLevel' || m.method === 'resources/subscribe' || m.method === 'resources/unsubscribe')) this.sessions.persist(ctx.session);
       return resultBody(m.id, result);
     } catch (err) {
@@ -388,6 +388,8 @@ export class McpEndpoint {
   }
 
   private errorBody(id: unknown, err: unknown): string {
+    // A call cut off by shutdown gets an answer, not a TCP reset (issue 8 finding 8).
+    if (err === SHUTDOWN) return JSON.stringify({ jsonrpc: '2.0', id, error: { code: RPC.internalError, message: 'gateway shutting down' } });
     return JSON.stringify({ jsonrpc: '2.0', id, error: toRpcError(err, this.deps) });
   }
 
@@ -443,10 +445,18 @@ export class McpEndpoint {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.clientRequests.rejectAll('gateway shutting down');
-    for (const c of this.inflight.values()) c.abort(new GatewayError('backend_unavailable', 'gateway shutting down'));
+    for (const c of this.inflight.values()) c.abort(SHUTDOWN);
     this.sessions.closeAll();
     if (this.modernEra) await (await this.modernEra).handler.close();
   }
+}
+
+/** The abort reason of calls cut off by shutdown. */
+const SHUTDOWN = new Error('gateway shutting down');
+
+/** Rejects with SHUTDOWN when the request is aborted for shutdown; never settles otherwise. */
+function shutdownOf(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => signal.reason === SHUTDOWN && reject(SHUTDOWN), { once: true }));
 }
 
 function resultBody(id: unknown, result: Json | RawResult): string {

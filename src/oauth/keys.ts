@@ -1,7 +1,8 @@
 /** @module The access-token signing key: ES256, generated on first start in data_dir (mode 0600), and its JWKS. */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../config/atomic-write.ts';
 import type { Logger } from '../log.ts';
 import { GatewayError } from '../errors.ts';
 
@@ -36,17 +37,13 @@ async function createKeyFile(path: string, log: Logger): Promise<void> {
   const { privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
   const jwk = await exportJWK(privateKey);
   const body = JSON.stringify({ version: 1, alg: SIGNING_ALG, jwk }, null, 2) + '\n';
-  // Write a private temp file, then link it into place: a crash never leaves a half-written key, and if
-  // another process created the key meanwhile, linking fails and both use that one.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, body, { mode: 0o600, flag: 'w' });
+  // Linked into place from a private, fsynced temp file: a crash never leaves a half-written key, and if another
+  // process created the key meanwhile, linking fails and both use that one.
   try {
-    linkSync(tmp, path);
+    writeFileAtomic(path, body, { mode: 0o600, exclusive: true });
     log.info('generated access-token signing key', { path });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    unlinkSync(tmp);
   }
 }
 

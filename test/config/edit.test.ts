@@ -165,7 +165,7 @@ describe('config/edit', () => {
     expect(() => openConfigText('listen: [\n')).toThrow(/YAML syntax error/);
   });
 
-  test('editConfigFile: writes atomically with mode 0600 and leaves no temp file', () => {
+  test('editConfigFile: writes atomically, a world-readable file becomes 0600, a 0640 one stays 0640; no temp file is left', () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');
     writeFileSync(path, HANDWRITTEN, { mode: 0o644 });
@@ -175,6 +175,9 @@ describe('config/edit', () => {
     expect(readFileSync(path, 'utf8')).toBe(after);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(t.dir)).toEqual(['gateway.yaml']);
+    chmodSync(path, 0o640);
+    editConfigFile(path, (d) => setValue(d, ['listen'], '127.0.0.1:5555'));
+    expect(statSync(path).mode & 0o777).toBe(0o640);
   });
 
   test('editConfigFile: a symlinked config stays a symlink and its target is edited', () => {

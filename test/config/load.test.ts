@@ -146,8 +146,16 @@ describe('parseConfigText: each problem names its path and line:col', () => {
     ]);
   });
 
-  test('an empty file is all defaults', () => {
-    const result = parseConfigText('', FILE, ENV);
+  test('issue 8 finding 5: an empty file, a comment-only file or a non-mapping top level is refused; {} is all defaults', () => {
+    for (const text of ['', '\n\n', '# nothing here\n', '~\n']) {
+      const result = parseConfigText(text, FILE, ENV);
+      expect(result.ok ? 'accepted' : result.issues[0].message).toStartWith('config file is empty');
+    }
+    const list = parseConfigText('- a\n- b\n', FILE, ENV);
+    expect(list.ok ? 'accepted' : list.issues.map((i) => formatIssue(i, FILE))).toEqual(['the top level must be a mapping of keys (listen:, backends:, …), got a list (gateway.yaml:1:1)']);
+    const scalar = parseConfigText('hello\n', FILE, ENV);
+    expect(scalar.ok ? 'accepted' : scalar.issues[0].message).toContain('got a string ("hello")');
+    const result = parseConfigText('{}\n', FILE, ENV);
     expect(result.ok && result.config.listen).toBe('127.0.0.1:4444');
   });
 });
