@@ -189,7 +189,9 @@ export class SseParser {
     this.event = '';
     this.tooBig = undefined;
     if (tooBig) return this.onoverflow(tooBig);
-    if (data.length === 0) return;
-    this.onevent({ event, data: data.length === 1 ? data[0] : data.join('\n'), id });
+    const text = data.length === 1 ? data[0] : data.join('\n');
+    // WHATWG: an event with an empty data buffer is not dispatched (e.g. SEP-1699 priming events).
+    if (text === '') return;
+    this.onevent({ event, data: text, id });
   }
 }

@@ -202,7 +202,7 @@ export class StreamableHttpWire implements Wire {
         await this.reinitialize(session);
         return this.post(msg, false);
       }
-      if (!res.ok) return this.rejected(res, id);
+      if (!res.ok) return await this.rejected(res, id);
       if (res.status === 202 || res.status === 204 || id === undefined) {
         if (id !== undefined) throw new Error(`HTTP ${res.status} without a result`);
         void res.body?.cancel().catch(() => {});

@@ -5,7 +5,7 @@
 import { expect, test } from 'bun:test';
 import { createServer, type Socket } from 'node:net';
 import { FAULT_BACKEND_PATH, spawnFaultHttp, startBackend, textOf } from '../helpers/backend-world.ts';
-import { waitFor } from '../helpers/clients.ts';
+import { spawnBackend, waitFor } from '../helpers/clients.ts';
 
 const MiB = 1024 * 1024;
 const stdioFault = { transport: 'stdio' as const, command: process.execPath, args: [FAULT_BACKEND_PATH], maxMessageBytes: MiB };
@@ -141,4 +141,14 @@ test('issue 8: connect_timeout bounds the whole auto attempt (streamable-http th
     for (const s of sockets) s.destroy();
     silent.close();
   }
+});
+
+test('issue 8: auto falls back from streamable-http to sse at once when the server refuses the POST', async () => {
+  await using sse = await spawnBackend({ sse: true });
+  const t0 = performance.now();
+  await using w = await startBackend({ transport: 'auto', url: sse.url, connectTimeout: 5_000 });
+  expect(w.backend.state).toBe('up');
+  expect(w.backend.status().transport).toBe('sse');
+  expect(performance.now() - t0).toBeLessThan(3_000);
+  expect(textOf(await w.backend.request('tools/call', echo))).toBe('still here');
 });
