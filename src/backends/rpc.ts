@@ -216,7 +216,9 @@ export class RpcPeer {
     const maxTotal = p.opts.maxTotal ?? p.opts.timeout * 4;
     const left = maxTotal - (performance.now() - p.started);
     if (left > 0) p.arm(Math.min(p.opts.timeout, left));
-    p.opts.onprogress(params as { progress: number });
+    // The caller gets the progress without the gateway's token, as the SDK's onprogress did.
+    const { progressToken: _ours, ...progress } = params as Json;
+    p.opts.onprogress(progress as { progress: number });
   }
 
   private serve(id: RpcId, method: string, params: Json | undefined): void {

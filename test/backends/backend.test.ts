@@ -41,7 +41,12 @@ for (const kind of ['stdio', 'streamable-http', 'sse'] as const) {
         expect(textOf(await b.request('tools/call', { name: 'echo', arguments: { text: 'hi' } }))).toBe('hi');
 
         const progress: number[] = [];
-        const done = await b.request('tools/call', { name: 'slow', arguments: { ms: 100, steps: 4 } }, { onprogress: (p) => void progress.push(p.progress) });
+        const done = await b.request('tools/call', { name: 'slow', arguments: { ms: 100, steps: 4 }, _meta: { progressToken: 'client-token' } }, {
+          onprogress: (p) => {
+            expect(p).not.toHaveProperty('progressToken');
+            progress.push(p.progress);
+          },
+        });
         expect(textOf(done)).toBe('done');
         await waitFor(() => progress.length === 4, { timeoutMs: 2_000, what: 'four progress notifications' });
         expect(progress).toEqual([1, 2, 3, 4]);
