@@ -153,7 +153,7 @@ export class StreamableHttpWire implements Wire {
     if (this.closed) throw new Error('connection closed');
     if (msg.method === 'initialize') {
       this.initMsg = msg;
-      this.setSession(undefined);
+      this.setSession(undefined, undefined);
     }
     void this.post(msg, true);
   }
@@ -178,7 +178,7 @@ export class StreamableHttpWire implements Wire {
     return h;
   }
 
-  private setSession(id: string | undefined, version = this.protocolVersion): void {
+  private setSession(id: string | undefined, version: string | undefined): void {
     this.sessionId = id;
     this.protocolVersion = version;
     this.postHeaders = this.buildHeaders(ACCEPT_BOTH);
@@ -196,7 +196,7 @@ export class StreamableHttpWire implements Wire {
     const session = this.sessionId;
     try {
       const res = await this.o.fetch(this.url, { method: 'POST', headers: this.postHeaders, body: JSON.stringify(msg), signal: this.abort.signal });
-      if (msg.method === 'initialize' && res.ok) this.setSession(res.headers.get('mcp-session-id') ?? undefined);
+      if (msg.method === 'initialize' && res.ok) this.setSession(res.headers.get('mcp-session-id') ?? undefined, undefined);
       if (res.status === 404 && session && mayRetry && id !== undefined && msg.method !== 'initialize') {
         void res.body?.cancel().catch(() => {});
         await this.reinitialize(session);
@@ -241,7 +241,8 @@ export class StreamableHttpWire implements Wire {
   private async openSession(): Promise<void> {
     if (!this.initMsg) throw new Error('session expired before it was initialized');
     this.o.log.info('backend session expired (HTTP 404); re-initializing');
-    this.setSession(undefined);
+    const previous = this.protocolVersion;
+    this.setSession(undefined, undefined);
     const init = { ...this.initMsg, id: `mcpgw-reinit-${performance.now()}` };
     const res = await this.o.fetch(this.url, { method: 'POST', headers: this.postHeaders, body: JSON.stringify(init), signal: this.abort.signal });
     if (!res.ok) {
@@ -251,7 +252,7 @@ export class StreamableHttpWire implements Wire {
     const session = res.headers.get('mcp-session-id') ?? undefined;
     let version: string | undefined;
     await consume(res, init.id, (m) => (m.id === init.id ? (version = m.result?.protocolVersion as string) : this.deliver(m)), this.o);
-    this.setSession(session, version ?? this.protocolVersion);
+    this.setSession(session, version ?? previous);
     const ack = await this.o.fetch(this.url, { method: 'POST', headers: this.postHeaders, body: '{"jsonrpc":"2.0","method":"notifications/initialized"}', signal: this.abort.signal });
     void ack.body?.cancel().catch(() => {});
     void this.listen();

@@ -166,6 +166,7 @@ export class StdioWire implements Wire {
   private finish(err?: Error): void {
     this.closed = true;
     this.lines.reset();
+    this.stderr.flush();
     const cb = this.onclose;
     this.onclose = undefined;
     cb?.(err);
@@ -178,7 +179,7 @@ class StderrLimiter {
   private unreported = 0;
   private tokens: number;
   private last: number;
-  private lastReport: number;
+  private reportTimer?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly log: Logger,
@@ -187,7 +188,7 @@ class StderrLimiter {
     private readonly now: () => number,
   ) {
     this.tokens = burst;
-    this.last = this.lastReport = now();
+    this.last = now();
   }
 
   line(line: string): void {
@@ -202,15 +203,19 @@ class StderrLimiter {
     }
     this.droppedTotal++;
     this.unreported++;
-    if (t - this.lastReport >= DROP_REPORT_MS) this.flush();
+    if (!this.reportTimer) {
+      this.reportTimer = setTimeout(() => this.flush(), DROP_REPORT_MS);
+      this.reportTimer.unref?.();
+    }
   }
 
   /** Logs how many lines were dropped since the last report, if any. */
   flush(): void {
+    clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
     if (this.unreported === 0) return;
     this.log.warn('backend stderr lines dropped (rate limit)', { dropped: this.unreported, dropped_total: this.droppedTotal });
     this.unreported = 0;
-    this.lastReport = this.now();
   }
 }
 
