@@ -1,13 +1,13 @@
 /**
- * @module HTTP wires for URL backends: Streamable HTTP (MCP 2025-11-25 basic/transports) over a
- * keep-alive fetch with SSE parsed as it streams, and the legacy HTTP+SSE transport (2024-11-05).
+ * @module The Streamable HTTP wire for URL backends (MCP 2025-11-25 basic/transports) over a
+ * keep-alive fetch, with SSE parsed as it streams.
  * A response that ends before it carried its result fails that call at once; messages over the
  * size limit fail their call; a 404 on the session re-initializes it and retries the call once.
  */
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { SseParser, idOfOverflow, type Overflow } from './framing.ts';
-import type { Json, RpcId, RpcMessage, Wire } from './rpc.ts';
+import type { RpcId, RpcMessage, Wire } from './rpc.ts';
 
 /** What an HTTP wire needs. */
 export interface HttpWireOptions {
@@ -81,6 +81,13 @@ async function readBounded(res: Response, o: HttpWireOptions, id: RpcId | undefi
   };
   if (length > o.maxMessageBytes) throw tooBig(length);
   if (!res.body) return '';
+  if (length >= 0) {
+    try {
+      return await res.text();
+    } catch (err) {
+      throw new Error(`the response broke before the result: ${reason(err)}`);
+    }
+  }
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -99,7 +106,7 @@ async function readBounded(res: Response, o: HttpWireOptions, id: RpcId | undefi
   return Buffer.concat(parts, size).toString('utf8');
 }
 
-function parseInto(text: string, take: Deliver, log: Logger): void {
+export function parseInto(text: string, take: Deliver, log: Logger): void {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -111,20 +118,20 @@ function parseInto(text: string, take: Deliver, log: Logger): void {
   else if (parsed && typeof parsed === 'object') take(parsed as RpcMessage);
 }
 
-function tooLarge(o: HttpWireOptions, ov: Pick<Overflow, 'bytes'>, id: RpcId | undefined): GatewayError {
+export function tooLarge(o: HttpWireOptions, ov: Pick<Overflow, 'bytes'>, id: RpcId | undefined): GatewayError {
   const message = `backend '${o.backend}' sent a message of ${ov.bytes} bytes, over the limit of ${o.maxMessageBytes} bytes (max_message_bytes)`;
   o.log.warn('backend message over the size limit, discarded', { bytes: ov.bytes, limit: o.maxMessageBytes, id });
   return new GatewayError('backend_message_too_large', message, { detail: { backend: o.backend, id, bytes: ov.bytes, limit: o.maxMessageBytes } });
 }
 
-function reason(err: unknown): string {
+export function reason(err: unknown): string {
   const cause = (err as { cause?: unknown })?.cause;
   const code = (err as { code?: unknown })?.code ?? (cause as { code?: unknown })?.code;
   const msg = errorMessage(err);
   return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg;
 }
 
-const isRequest = (m: RpcMessage): m is RpcMessage & { id: RpcId; method: string } => m.method !== undefined && m.id !== undefined && m.id !== null;
+export const isRequest = (m: RpcMessage): m is RpcMessage & { id: RpcId; method: string } => m.method !== undefined && m.id !== undefined && m.id !== null;
 
 /** A Streamable HTTP client session (MCP 2025-11-25 basic/transports §Streamable HTTP). */
 export class StreamableHttpWire implements Wire {
@@ -281,90 +288,3 @@ export class StreamableHttpWire implements Wire {
   }
 }
 
-/** The deprecated HTTP+SSE transport (MCP 2024-11-05 basic/transports): GET an event stream, POST to its `endpoint`. */
-export class SseWire implements Wire {
-  onmessage?: (msg: RpcMessage) => void;
-  onfail?: (id: RpcId, err: Error) => void;
-  onclose?: (err?: Error) => void;
-  private readonly url: URL;
-  private readonly abort = new AbortController();
-  private readonly postHeaders: Record<string, string>;
-  private endpoint?: URL;
-  private closed = false;
-
-  constructor(private readonly o: HttpWireOptions) {
-    this.url = new URL(o.url);
-    this.postHeaders = { ...o.headers, 'content-type': 'application/json' };
-  }
-
-  async start(): Promise<void> {
-    const res = await this.o.fetch(this.url, { method: 'GET', headers: { ...this.o.headers, accept: 'text/event-stream' }, signal: this.abort.signal });
-    if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-      void res.body?.cancel().catch(() => {});
-      throw new Error(`GET ${this.url.pathname}: HTTP ${res.status}${res.ok ? ' without an event stream' : ''}`);
-    }
-    await new Promise<void>((resolve, reject) => void this.read(res.body!, resolve, reject));
-  }
-
-  private async read(body: ReadableStream<Uint8Array>, ready: () => void, failed: (e: Error) => void): Promise<void> {
-    const parser = new SseParser(this.o.maxMessageBytes, (e) => this.event(e.event, e.data, ready, failed), (ov) => this.overflow(ov));
-    const reader = body.getReader();
-    let err: Error = new Error('the SSE stream ended');
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parser.push(value);
-      }
-    } catch (e) {
-      err = new Error(`the SSE stream broke: ${reason(e)}`);
-    }
-    failed(err);
-    if (!this.closed) {
-      this.closed = true;
-      this.onclose?.(err);
-    }
-  }
-
-  private event(type: string, data: string, ready: () => void, failed: (e: Error) => void): void {
-    if (type === 'endpoint') {
-      const endpoint = new URL(data, this.url);
-      // 2024-11-05 transports: the endpoint must be on the same origin as the stream.
-      if (endpoint.origin !== this.url.origin) return failed(new Error(`endpoint ${endpoint.origin} is not on the origin of ${this.url.origin}`));
-      this.endpoint = endpoint;
-      return ready();
-    }
-    if (type === 'message') parseInto(data, (m) => this.onmessage?.(m), this.o.log);
-  }
-
-  private overflow(ov: Overflow): void {
-    const id = idOfOverflow(ov);
-    const err = tooLarge(this.o, ov, id);
-    if (id !== undefined) this.onfail?.(id, err);
-  }
-
-  send(msg: RpcMessage): void {
-    if (this.closed || !this.endpoint) throw new Error('connection closed');
-    void this.post(msg);
-  }
-
-  private async post(msg: RpcMessage): Promise<void> {
-    const id = isRequest(msg) ? msg.id : undefined;
-    try {
-      const res = await this.o.fetch(this.endpoint!, { method: 'POST', headers: this.postHeaders, body: JSON.stringify(msg), signal: this.abort.signal });
-      void res.body?.cancel().catch(() => {});
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    } catch (err) {
-      if (this.closed) return;
-      if (id === undefined) return this.o.log.debug('message to backend failed', { method: msg.method, error: reason(err) });
-      this.onfail?.(id, new Error(reason(err)));
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.abort.abort(new Error('connection closed'));
-  }
-}
-
-export type { Json };

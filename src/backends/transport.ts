@@ -2,8 +2,9 @@
 import { dirname } from 'node:path';
 import type { Deps } from '../deps.ts';
 import type { Logger } from '../log.ts';
-import { SseWire, StreamableHttpWire } from './http.ts';
+import { StreamableHttpWire } from './http.ts';
 import type { Wire } from './rpc.ts';
+import { SseWire } from './sse.ts';
 import { StdioWire, backendEnv } from './stdio.ts';
 
 /** The transport a backend actually uses once `auto` is resolved. */
