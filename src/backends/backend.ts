@@ -96,6 +96,8 @@ export class Backend {
   capabilities: Json = {};
   protocolVersion?: string;
   private peer?: RpcPeer;
+  /** The connection being opened, so that close() can end it (and kill its child) at once. */
+  private opening?: RpcPeer;
   private wire?: Wire;
   private resolved?: ConcreteTransport;
   private lastError?: string;
@@ -173,6 +175,7 @@ export class Backend {
   private async open(kind: ConcreteTransport, gen: number, budget: number): Promise<void> {
     const wire = createWire(kind, this.opts, this.deps, this.log);
     const peer = new RpcPeer(wire, this.name, this.handlers(gen, kind));
+    this.opening = peer;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new GatewayError('backend_timeout', `connect timed out after ${this.opts.connectTimeout} ms`)), budget);
@@ -187,6 +190,7 @@ export class Backend {
       throw tail ? new Error(`${errorMessage(err)}; stderr: ${tail.split('\n').slice(-2).join(' | ')}`) : err;
     } finally {
       clearTimeout(timer);
+      if (this.opening === peer) this.opening = undefined;
     }
   }
 
@@ -386,9 +390,11 @@ export class Backend {
     clearTimeout(this.timer);
     clearInterval(this.healthTimer);
     const peer = this.peer;
+    const opening = this.opening;
     this.peer = undefined;
     this.wire = undefined;
-    await peer?.close().catch(() => {});
+    this.opening = undefined;
+    await Promise.all([peer?.close().catch(() => {}), opening?.close().catch(() => {})]);
     this.state = 'down';
   }
 }

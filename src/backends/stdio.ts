@@ -54,6 +54,7 @@ export class StdioWire implements Wire {
   onclose?: (err?: Error) => void;
   private child?: ChildProcess;
   private closed = false;
+  private closing?: Promise<void>;
   private stderrTail: string[] = [];
   private readonly lines: LineSplitter;
   private readonly stderr: StderrLimiter;
@@ -148,7 +149,12 @@ export class StdioWire implements Wire {
   }
 
   /** Ends the child and its process group: SIGTERM, then SIGKILL after a grace period. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.end();
+    return this.closing;
+  }
+
+  private async end(): Promise<void> {
     const child = this.child;
     this.stderr.flush();
     if (!child || child.exitCode !== null || child.signalCode !== null) return this.finish();

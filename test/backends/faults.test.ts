@@ -3,7 +3,13 @@
  * `test/helpers/fault-backend.ts` as a real child process on loopback.
  */
 import { expect, test } from 'bun:test';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Backend } from '../../src/backends/backend.ts';
+import { systemDeps } from '../../src/deps.ts';
+import { silentLogger } from '../../src/log.ts';
 import { FAULT_BACKEND_PATH, spawnFaultHttp, startBackend, textOf } from '../helpers/backend-world.ts';
 import { spawnBackend, waitFor } from '../helpers/clients.ts';
 
@@ -153,4 +159,26 @@ test('issue 8: auto falls back from streamable-http to sse at once when the serv
   expect(w.backend.status().transport).toBe('sse');
   expect(performance.now() - t0).toBeLessThan(3_000);
   expect(textOf(await w.backend.request('tools/call', echo))).toBe('still here');
+});
+
+test('closing a stdio backend that is still connecting kills its child at once', async () => {
+  const pidFile = join(tmpdir(), `mcpgw-pid-${crypto.randomUUID()}`);
+  const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000)`;
+  const backend = new Backend(
+    { name: 'mute', transport: 'stdio', command: process.execPath, args: ['-e', script], timeout: 5_000, connectTimeout: 20_000, retryInitial: 1_000, retryMax: 1_000, enabled: true },
+    systemDeps({ log: silentLogger }),
+    { changed() {}, notification() {}, serverRequest: async () => ({}) },
+  );
+  backend.start();
+  try {
+    const pid = await waitFor(() => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')), { timeoutMs: 5_000, what: 'child pid' });
+    const t0 = performance.now();
+    await backend.close();
+    await backend.ready();
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(() => process.kill(pid, 0)).toThrow();
+  } finally {
+    await backend.close();
+    rmSync(pidFile, { force: true });
+  }
 });
