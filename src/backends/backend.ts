@@ -8,18 +8,13 @@ import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RpcError, RpcPeer, type PeerHandlers, type Wire } from './rpc.ts';
+import { initialize, listAll, type Catalog } from './handshake.ts';
 import { createWire, type ConcreteTransport, type TransportSpec } from './transport.ts';
+
+export type { Catalog } from './handshake.ts';
 
 export type BackendState = 'connecting' | 'up' | 'down' | 'disabled';
 type Json = Record<string, unknown>;
-
-/** The backend's lists as it returned them, untouched. */
-export interface Catalog {
-  tools: Json[];
-  prompts: Json[];
-  resources: Json[];
-  templates: Json[];
-}
 
 /** What `/status` and the CLI show for a backend. */
 export interface BackendStatus {
@@ -67,19 +62,9 @@ export interface BackendHooks {
 }
 
 const EMPTY: Catalog = { tools: [], prompts: [], resources: [], templates: [] };
-const MAX_PAGES = 100;
 const RELAYED_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 const RELAYED_NOTIFICATIONS = new Set(['notifications/resources/updated', 'notifications/message']);
-const LATEST_PROTOCOL_VERSION = '2025-11-25';
-const SUPPORTED_PROTOCOL_VERSIONS = [LATEST_PROTOCOL_VERSION, '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
-const CLIENT_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } };
 const DEFAULT_HEALTH_INTERVAL = 30_000;
-const LISTS: Record<keyof Catalog, [method: string, key: string]> = {
-  tools: ['tools/list', 'tools'],
-  prompts: ['prompts/list', 'prompts'],
-  resources: ['resources/list', 'resources'],
-  templates: ['resources/templates/list', 'resourceTemplates'],
-};
 
 /** Options of a forwarded request. */
 export interface ForwardOptions {
@@ -181,7 +166,7 @@ export class Backend {
       timer = setTimeout(() => reject(new GatewayError('backend_timeout', `connect timed out after ${this.opts.connectTimeout} ms`)), budget);
     });
     try {
-      const { init, catalog } = await Promise.race([this.handshake(wire, peer, budget), timeout]);
+      const { init, catalog } = await Promise.race([initialize(wire, peer, budget), timeout]);
       if (gen !== this.generation || this.stopped) throw new Error('superseded');
       this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
@@ -192,27 +177,6 @@ export class Backend {
       clearTimeout(timer);
       if (this.opening === peer) this.opening = undefined;
     }
-  }
-
-  private async handshake(wire: Wire, peer: RpcPeer, budget: number): Promise<{ init: Json; catalog: Catalog }> {
-    await wire.start();
-    const init = await peer.request(
-      'initialize',
-      { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: CLIENT_CAPABILITIES, clientInfo: { name: 'mcpgw', version: '0.1.0' } },
-      { timeout: budget },
-    );
-    const version = init.protocolVersion as string;
-    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) throw new Error(`the backend answered protocol version '${version}', which mcpgw does not support`);
-    peer.notify('notifications/initialized');
-    const caps = (init.capabilities ?? {}) as Json;
-    const list = (key: keyof Catalog) => this.listAll(peer, key, budget);
-    const [tools, prompts, resources, templates] = await Promise.all([
-      caps.tools ? list('tools') : [],
-      caps.prompts ? list('prompts') : [],
-      caps.resources ? list('resources') : [],
-      caps.resources ? list('templates').catch(() => []) : [],
-    ]);
-    return { init, catalog: { tools, prompts, resources, templates } };
   }
 
   /** What the peer calls back with; bound to one connection generation. */
@@ -275,26 +239,11 @@ export class Backend {
     }
   }
 
-  /** Follows every nextCursor (bounded), MCP 2025-11-25 utilities/pagination. */
-  private async listAll(peer: RpcPeer, kind: keyof Catalog, timeout: number): Promise<Json[]> {
-    const [method, key] = LISTS[kind];
-    const items: Json[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await peer.request(method, cursor ? { cursor } : {}, { timeout });
-      const got = res[key];
-      if (Array.isArray(got)) for (const item of got) items.push(item as Json);
-      cursor = typeof res.nextCursor === 'string' ? res.nextCursor : undefined;
-      if (!cursor) break;
-    }
-    return items;
-  }
-
   private async refresh(key: keyof Catalog): Promise<void> {
     const peer = this.peer;
     if (!peer) return;
     try {
-      const list = await this.listAll(peer, key, this.opts.connectTimeout);
+      const list = await listAll(peer, key, this.opts.connectTimeout);
       if (peer !== this.peer) return;
       this.catalog = { ...this.catalog, [key]: list };
       this.log.info('catalog refreshed', { list: key, count: list.length });
