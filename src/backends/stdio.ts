@@ -55,6 +55,9 @@ export class StdioWire implements Wire {
   private child?: ChildProcess;
   private closed = false;
   private closing?: Promise<void>;
+  private queued = 0;
+  private readonly queue: number[] = [];
+  private readonly written = () => void (this.queued -= this.queue.shift() ?? 0);
   private stderrTail: string[] = [];
   private readonly lines: LineSplitter;
   private readonly stderr: StderrLimiter;
@@ -145,7 +148,13 @@ export class StdioWire implements Wire {
   send(msg: RpcMessage): void {
     const stdin = this.child?.stdin;
     if (!stdin || this.closed) throw new Error('backend process is not running');
-    stdin.write(JSON.stringify(msg) + '\n');
+    // Bounded: a child that stopped reading its stdin fails new calls instead of growing our buffer.
+    // (Bun's writableLength stays 0, so the queue is counted here, released in write order.)
+    if (this.queued > this.limits.maxMessageBytes) throw new Error(`backend is not reading its stdin (${this.queued} bytes queued)`);
+    const line = JSON.stringify(msg) + '\n';
+    this.queued += line.length;
+    this.queue.push(line.length);
+    stdin.write(line, this.written);
   }
 
   /** Ends the child and its process group: SIGTERM, then SIGKILL after a grace period. */

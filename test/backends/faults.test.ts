@@ -182,3 +182,20 @@ test('closing a stdio backend that is still connecting kills its child at once',
     rmSync(pidFile, { force: true });
   }
 });
+
+test('issue 7 item 5: a stdio child that stops reading its stdin fails new calls instead of growing the write buffer', async () => {
+  await using w = await startBackend({ ...stdioFault, timeout: 3_000 });
+  await w.backend.request('tools/call', { name: 'deaf', arguments: {} });
+  const payload = { name: 'echo', arguments: { text: 'z'.repeat(600 * 1024) } };
+  const stuck: Promise<unknown>[] = [];
+  let refused: Error | undefined;
+  for (let i = 0; i < 10 && !refused; i++) {
+    const call = w.backend.request('tools/call', payload);
+    stuck.push(call.catch((e: Error) => e));
+    const settled = await Promise.race([call.then(() => undefined, (e: Error) => e), Bun.sleep(50).then(() => undefined)]);
+    if (settled instanceof Error && settled.message.includes('not reading its stdin')) refused = settled;
+  }
+  expect(refused?.message).toContain("backend 'b' failed during the call: backend is not reading its stdin");
+  await w.backend.close();
+  await Promise.all(stuck);
+});

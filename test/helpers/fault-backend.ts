@@ -8,7 +8,8 @@
  * Tools: `echo {text}`; `big` answers with a message of `--big-bytes` (default 12 MB), `"id"` last
  * as SDK servers serialize; `stderr {lines}` writes that many stderr lines; `cut` (HTTP) sends a
  * progress event and ends the SSE response without a result; `reset` (HTTP) destroys the socket
- * mid-response; `expire` (HTTP) forgets every session so the next request gets 404.
+ * mid-response; `expire` (HTTP) forgets every session so the next request gets 404; `deaf` (stdio)
+ * stops reading stdin.
  * Every request it receives is counted by method; `stats` returns the counts as JSON text.
  */
 import { writeSync } from 'node:fs';
@@ -20,7 +21,7 @@ type Msg = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Rec
 const { values } = parseArgs({ options: { http: { type: 'boolean' }, port: { type: 'string' }, 'big-bytes': { type: 'string' } } });
 const BIG = Number(values['big-bytes'] ?? 12 * 1024 * 1024);
 const counts: Record<string, number> = {};
-const TOOLS = ['echo', 'big', 'stderr', 'cut', 'reset', 'expire', 'stats'].map(name => ({ name, inputSchema: { type: 'object' } }));
+const TOOLS = ['echo', 'big', 'stderr', 'cut', 'reset', 'expire', 'stats', 'deaf'].map(name => ({ name, inputSchema: { type: 'object' } }));
 
 const text = (t: string) => ({ content: [{ type: 'text', text: t }] });
 
@@ -45,6 +46,11 @@ function answer(msg: Msg): { result?: unknown; special?: string } | undefined {
         return { result: text('written') };
       }
       if (name === 'stats') return { result: text(JSON.stringify(counts)) };
+      if (name === 'deaf') {
+        process.stdin.pause();
+        setInterval(() => {}, 1000);
+        return { result: text('no longer reading stdin') };
+      }
       return { special: name };
     }
     default:
