@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BackendOptions } from '../../src/backends/backend.ts';
 import { RpcError } from '../../src/backends/rpc.ts';
 import { startBackend, textOf } from '../helpers/backend-world.ts';
-import { BACKEND_PATH, readEvents, spawnBackend, waitFor } from '../helpers/clients.ts';
+import { BACKEND_PATH, readEvents, spawnBackend, waitFor, type BackendEvent } from '../helpers/clients.ts';
 
 const STATIC_TOOLS = 14;
 
@@ -24,7 +24,7 @@ async function target(kind: Kind, events: string): Promise<{ opts: Partial<Backe
 
 for (const kind of ['stdio', 'streamable-http', 'sse'] as const) {
   describe(`backend over ${kind}`, () => {
-    test('initialize, paginated catalog, a call, progress relay, list_changed refresh (spec-checklist: pagination, progress)', async () => {
+    test('initialize, paginated catalog, a call, progress relay, list_changed refresh (spec-checklist §3.3, §3.1)', async () => {
       const events = join(tmpdir(), `mcpgw-be-${crypto.randomUUID()}.jsonl`);
       const t = await target(kind, events);
       try {
@@ -112,4 +112,35 @@ test('log notifications from a call reach hooks.notification', async () => {
   await w.backend.request('logging/setLevel', { level: 'debug' });
   await w.backend.request('tools/call', { name: 'log', arguments: { level: 'info', message: 'hello log' } });
   await waitFor(() => w.notifications.some((n) => n.method === 'notifications/message'), { timeoutMs: 2_000, what: 'log notification' });
+});
+
+test('streamable-http: keep-alive connections, MCP headers on every POST, SSE progress relayed as it streams (spec-checklist §2.1, §2.4, §2.5)', async () => {
+  const events = join(tmpdir(), `mcpgw-be-${crypto.randomUUID()}.jsonl`);
+  await using spawned = await spawnBackend({ http: true, events });
+  try {
+    await using w = await startBackend({ transport: 'streamable-http', url: spawned.url, headers: { 'X-Api-Key': 'k1' } });
+    const t0 = performance.now();
+    let firstProgress = 0;
+    await w.backend.request('tools/call', { name: 'slow', arguments: { ms: 600, steps: 3 } }, { onprogress: () => void (firstProgress ||= performance.now() - t0) });
+    const total = performance.now() - t0;
+    expect(firstProgress).toBeGreaterThan(0);
+    expect(total - firstProgress).toBeGreaterThan(250);
+    for (let i = 0; i < 10; i++) await w.backend.request('tools/call', { name: 'echo', arguments: { text: String(i) } });
+
+    const posts = (await readEvents(events)).filter((e) => e.event === 'http' && e.method === 'POST') as Extract<BackendEvent, { event: 'http' }>[];
+    const [init, ...rest] = posts;
+    expect(init.headers.accept).toBe('application/json, text/event-stream');
+    expect(init.headers['mcp-session-id']).toBeUndefined();
+    expect(init.headers['x-api-key']).toBe('k1');
+    for (const p of rest) {
+      expect(p.headers['mcp-session-id']).toBeTruthy();
+      expect(p.headers['mcp-protocol-version']).toBe('2025-11-25');
+      expect(p.headers['x-api-key']).toBe('k1');
+    }
+    // Sequential calls on a keep-alive client reuse a connection (a GET stream holds another).
+    const ports = new Set(rest.slice(-10).map((p) => p.remotePort));
+    expect(ports.size).toBeLessThanOrEqual(2);
+  } finally {
+    rmSync(events, { force: true });
+  }
 });

@@ -88,7 +88,7 @@ test('issue 7 item 7: an HTTP message over max_message_bytes fails its call and 
   expect(textOf(await w.backend.request('tools/call', echo))).toBe('still here');
 });
 
-test('issue 7 item 7: a 404 on the backend session re-initializes it and retries the call once', async () => {
+test('issue 7 item 7: a 404 on the backend session re-initializes it and retries the call once (spec-checklist §2.4)', async () => {
   await using server = await spawnFaultHttp();
   await using w = await startBackend({ transport: 'streamable-http', url: server.url });
   await w.backend.request('tools/call', { name: 'expire', arguments: {} });
@@ -151,7 +151,7 @@ test('issue 8: connect_timeout bounds the whole auto attempt (streamable-http th
   }
 });
 
-test('issue 8: auto falls back from streamable-http to sse at once when the server refuses the POST', async () => {
+test('issue 8: auto falls back from streamable-http to sse at once when the server refuses the POST (spec-checklist §2.11)', async () => {
   await using sse = await spawnBackend({ sse: true });
   const t0 = performance.now();
   await using w = await startBackend({ transport: 'auto', url: sse.url, connectTimeout: 5_000 });
