@@ -169,6 +169,7 @@ export class Backend {
     try {
       const { init, catalog } = await Promise.race([initialize(wire, peer, budget), timeout]);
       if (gen !== this.generation || this.stopped) throw new Error('superseded');
+      if (peer.closed) throw new Error('connection closed right after initialize');
       this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
       await peer.close().catch(() => {});
@@ -198,7 +199,10 @@ export class Backend {
       callFailed: () => {
         if (kind !== 'stdio') void this.checkHealth(gen);
       },
-      closed: (err) => this.markDown(gen, err),
+      // While connecting, a closed wire fails the handshake instead (one markDown, one retry timer).
+      closed: (err) => {
+        if (this.state === 'up') this.markDown(gen, err);
+      },
     };
   }
 

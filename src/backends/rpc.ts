@@ -139,6 +139,11 @@ export class RpcPeer {
     }
   }
 
+  /** True once the wire is gone or close() was called. */
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
   /** Number of requests waiting for an answer. */
   get inflight(): number {
     return this.pending.size;

@@ -199,3 +199,11 @@ test('issue 7 item 5: a stdio child that stops reading its stdin fails new calls
   await w.backend.close();
   await Promise.all(stuck);
 });
+
+test('a stdio child that exits during initialize is one failed attempt: one warn line, one retry timer, its exit in last_error', async () => {
+  await using w = await startBackend({ transport: 'stdio', command: process.execPath, args: ['-e', 'process.stderr.write("no config\\n"); process.exit(3)'], retryInitial: 60_000, retryMax: 60_000 });
+  expect(w.backend.state).toBe('down');
+  await Bun.sleep(100);
+  expect(w.logs.filter((l) => l.msg === 'backend connect failed')).toHaveLength(1);
+  expect(w.backend.status().lastError).toMatch(/process exited with code 3.*stderr: no config/);
+});
