@@ -220,6 +220,12 @@ export class Backend {
     this.lastError = undefined;
     this.nextRetryAt = undefined;
     this.connectedAt = this.deps.clock.now();
+    wire.onrenewed = () => {
+      if (gen !== this.generation) return;
+      if (this.capabilities.tools) void this.refresh('tools');
+      if (this.capabilities.prompts) void this.refresh('prompts');
+      if (this.capabilities.resources) for (const key of ['resources', 'templates'] as const) void this.refresh(key);
+    };
     const interval = this.opts.healthInterval ?? DEFAULT_HEALTH_INTERVAL;
     if (kind !== 'stdio' && interval > 0) {
       this.healthTimer = setInterval(() => void this.checkHealth(gen), interval);

@@ -138,6 +138,7 @@ export class StreamableHttpWire implements Wire {
   onmessage?: (msg: RpcMessage) => void;
   onfail?: (id: RpcId, err: Error) => void;
   onclose?: (err?: Error) => void;
+  onrenewed?: () => void;
   private readonly url: URL;
   private readonly abort = new AbortController();
   private readonly deliverFn: Deliver = (m) => this.deliver(m);
@@ -263,6 +264,7 @@ export class StreamableHttpWire implements Wire {
     const ack = await this.o.fetch(this.url, { method: 'POST', headers: this.postHeaders, body: '{"jsonrpc":"2.0","method":"notifications/initialized"}', signal: this.abort.signal });
     void ack.body?.cancel().catch(() => {});
     void this.listen();
+    this.onrenewed?.();
   }
 
   /** The optional GET stream for server notifications and requests; a 405 means the server offers none. */

@@ -31,6 +31,8 @@ export interface Wire {
   onfail?: (id: RpcId, err: Error) => void;
   /** The wire is gone for good (process exited, SSE stream ended). */
   onclose?: (err?: Error) => void;
+  /** The wire opened a new session by itself (HTTP 404): what the backend offers may have changed. */
+  onrenewed?: () => void;
 }
 
 /** A JSON-RPC error answered by the backend, passed through with its code, message and data. */

@@ -97,6 +97,8 @@ test('issue 7 item 7: a 404 on the backend session re-initializes it and retries
   expect(stats.initialize).toBe(2);
   expect(stats['notifications/initialized']).toBe(2);
   expect(w.backend.state).toBe('up');
+  // The new session may offer other tools: the catalog is listed again.
+  await waitFor(() => w.logs.some((l) => l.msg === 'catalog refreshed'), { timeoutMs: 2_000, what: 'catalog re-listed' });
 });
 
 test('issue 7 fault 7: a dead HTTP backend is detected by the health ping, marked down with last_error and a warn line, and comes back up', async () => {
