@@ -227,7 +227,7 @@ export class StreamableHttpWire implements Wire {
 
   /** A non-2xx answer: its JSON-RPC error if the body carries one for this id, else the HTTP status. */
   private async rejected(res: Response, id: RpcId | undefined): Promise<void> {
-    const text = await res.text().catch(() => '');
+    const text = await readBounded(res, this.o, id).catch(() => '');
     let m: RpcMessage | undefined;
     try {
       m = JSON.parse(text) as RpcMessage;
