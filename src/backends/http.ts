@@ -25,7 +25,7 @@ const ACCEPT_BOTH = 'application/json, text/event-stream';
 const RELISTEN_MS = 1000;
 
 /** Reads a response body as SSE (as it streams) or JSON; throws when it ends before `id`'s answer. */
-async function consume(res: Response, id: RpcId | undefined, deliver: Deliver, o: HttpWireOptions): Promise<void> {
+async function consume(res: Response, id: RpcId | undefined, deliver: Deliver, o: HttpWireOptions, open?: Map<RpcId, ReadableStreamDefaultReader>): Promise<void> {
   const type = res.headers.get('content-type') ?? '';
   let answered = id === undefined;
   const take = (m: RpcMessage) => {
@@ -46,6 +46,7 @@ async function consume(res: Response, id: RpcId | undefined, deliver: Deliver, o
       },
     );
     const reader = res.body!.getReader();
+    if (id !== undefined) open?.set(id, reader);
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -59,6 +60,8 @@ async function consume(res: Response, id: RpcId | undefined, deliver: Deliver, o
       }
       if (!answered) throw new Error(`the response stream broke before the result: ${reason(err)}`);
       return;
+    } finally {
+      if (id !== undefined) open?.delete(id);
     }
     if (!answered) throw new Error('the response stream ended before the result');
     return;
@@ -149,6 +152,8 @@ export class StreamableHttpWire implements Wire {
   private reinit?: Promise<void>;
   private listening = false;
   private closed = false;
+  /** SSE answers still streaming, by request id, so that a cancelled call frees its connection. */
+  private readonly streams = new Map<RpcId, ReadableStreamDefaultReader>();
 
   constructor(private readonly o: HttpWireOptions) {
     this.url = new URL(o.url);
@@ -156,6 +161,11 @@ export class StreamableHttpWire implements Wire {
   }
 
   async start(): Promise<void> {}
+
+  /** The caller gave up on `id` (cancelled or timed out): stop reading its answer. */
+  abandon(id: RpcId): void {
+    void this.streams.get(id)?.cancel().catch(() => {});
+  }
 
   send(msg: RpcMessage): void {
     if (this.closed) throw new Error('connection closed');
@@ -217,7 +227,7 @@ export class StreamableHttpWire implements Wire {
         if (msg.method === 'notifications/initialized') void this.listen();
         return;
       }
-      await consume(res, id, this.deliverFn, this.o);
+      await consume(res, id, this.deliverFn, this.o, this.streams);
     } catch (err) {
       if (this.closed) return;
       if (id === undefined) return this.o.log.debug('notification to backend failed', { method: msg.method, error: reason(err) });

@@ -31,6 +31,8 @@ export interface Wire {
   onfail?: (id: RpcId, err: Error) => void;
   /** The wire is gone for good (process exited, SSE stream ended). */
   onclose?: (err?: Error) => void;
+  /** Optional: the peer gave up on this request (cancelled, timed out); free what its answer holds. */
+  abandon?(id: RpcId): void;
   /** The wire opened a new session by itself (HTTP 404): what the backend offers may have changed. */
   onrenewed?: () => void;
 }
@@ -161,6 +163,7 @@ export class RpcPeer {
   cancel(p: Pending, reason: unknown): void {
     if (!this.settle(p)) return;
     this.notify('notifications/cancelled', { requestId: p.id, reason: reason instanceof Error ? reason.message : 'cancelled by the client' });
+    this.wire.abandon?.(p.id);
     p.reject(reason instanceof Error ? reason : new DOMException('request cancelled', 'AbortError'));
   }
 
@@ -169,6 +172,7 @@ export class RpcPeer {
     if (!this.settle(p)) return;
     const ms = p.opts.timeout;
     this.notify('notifications/cancelled', { requestId: p.id, reason: `mcpgw: timed out after ${ms} ms` });
+    this.wire.abandon?.(p.id);
     const err = new GatewayError('backend_timeout', `backend '${this.backend}' did not answer within ${ms} ms`, { detail: { backend: this.backend } });
     p.reject(err);
     this.handlers.callFailed(err);

@@ -209,3 +209,24 @@ test('a stdio child that exits during initialize is one failed attempt: one warn
   expect(w.logs.filter((l) => l.msg === 'backend connect failed')).toHaveLength(1);
   expect(w.backend.status().lastError).toMatch(/process exited with code 3.*stderr: no config/);
 });
+
+test('issue 7 item 5: a cancelled or timed-out HTTP call frees its connection instead of holding the SSE answer open', async () => {
+  await using server = await spawnFaultHttp();
+  await using w = await startBackend({ transport: 'streamable-http', url: server.url, timeout: 200 });
+  for (let i = 0; i < 4; i++) {
+    const ac = new AbortController();
+    const call = w.backend.request('tools/call', { name: 'hang', arguments: {} }, { signal: ac.signal }).catch((e: Error) => e);
+    await Bun.sleep(50);
+    ac.abort(new Error('client went away'));
+    expect(((await call) as Error).message).toBe('client went away');
+  }
+  for (let i = 0; i < 2; i++) expect(((await w.backend.request('tools/call', { name: 'hang', arguments: {} }).catch((e: Error) => e)) as Error).message).toContain('did not answer within 200 ms');
+  const stats = await waitFor(
+    async () => {
+      const s = JSON.parse(textOf(await w.backend.request('tools/call', { name: 'stats', arguments: {} }))) as Record<string, number>;
+      return s.connections <= 3 && s;
+    },
+    { timeoutMs: 2_000, what: 'hung answers released' },
+  );
+  expect(stats['notifications/cancelled']).toBe(6);
+});

@@ -9,7 +9,8 @@
  * as SDK servers serialize; `stderr {lines}` writes that many stderr lines; `cut` (HTTP) sends a
  * progress event and ends the SSE response without a result; `reset` (HTTP) destroys the socket
  * mid-response; `expire` (HTTP) forgets every session so the next request gets 404; `deaf` (stdio)
- * stops reading stdin.
+ * stops reading stdin; `hang` (HTTP) opens its SSE answer and never ends it. `stats` also reports
+ * the open HTTP connections.
  * Every request it receives is counted by method; `stats` returns the counts as JSON text.
  */
 import { writeSync } from 'node:fs';
@@ -21,7 +22,8 @@ type Msg = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: Rec
 const { values } = parseArgs({ options: { http: { type: 'boolean' }, port: { type: 'string' }, 'big-bytes': { type: 'string' } } });
 const BIG = Number(values['big-bytes'] ?? 12 * 1024 * 1024);
 const counts: Record<string, number> = {};
-const TOOLS = ['echo', 'big', 'stderr', 'cut', 'reset', 'expire', 'stats', 'deaf'].map(name => ({ name, inputSchema: { type: 'object' } }));
+let liveConnections = 0;
+const TOOLS = ['echo', 'big', 'stderr', 'cut', 'reset', 'expire', 'stats', 'deaf', 'hang'].map(name => ({ name, inputSchema: { type: 'object' } }));
 
 const text = (t: string) => ({ content: [{ type: 'text', text: t }] });
 
@@ -45,7 +47,7 @@ function answer(msg: Msg): { result?: unknown; special?: string } | undefined {
         for (let i = 0; i < Number(args.lines ?? 1); i++) process.stderr.write(`stderr line ${i}\n`);
         return { result: text('written') };
       }
-      if (name === 'stats') return { result: text(JSON.stringify(counts)) };
+      if (name === 'stats') return { result: text(JSON.stringify({ ...counts, connections: liveConnections })) };
       if (name === 'deaf') {
         process.stdin.pause();
         setInterval(() => {}, 1000);
@@ -104,8 +106,13 @@ function serveHttp(): void {
       res.write(`event: message\ndata: ${JSON.stringify(progress)}\n\n`);
       return void setTimeout(() => req.socket.destroy(), 20);
     }
+    if (a.special === 'hang') return void res.write(': working\n\n');
     if (a.special === 'expire') sessions.clear();
     res.end(`event: message\ndata: ${line(msg.id, a.result ?? text(`did ${a.special}`))}\n\n`);
+  });
+  server.on('connection', (socket) => {
+    liveConnections++;
+    socket.on('close', () => liveConnections--);
   });
   server.listen(Number(values.port ?? 0), '127.0.0.1', () => {
     const address = server.address() as { port: number };
