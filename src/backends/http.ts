@@ -109,6 +109,7 @@ async function readBounded(res: Response, o: HttpWireOptions, id: RpcId | undefi
   return Buffer.concat(parts, size).toString('utf8');
 }
 
+/** Parses one JSON-RPC message (or a 2025-03-26 batch) and hands each to `take`; non-JSON is logged and dropped. */
 export function parseInto(text: string, take: Deliver, log: Logger): void {
   let parsed: unknown;
   try {
@@ -121,12 +122,14 @@ export function parseInto(text: string, take: Deliver, log: Logger): void {
   else if (parsed && typeof parsed === 'object') take(parsed as RpcMessage);
 }
 
+/** The error for a backend message over `max_message_bytes`, logged once here. */
 export function tooLarge(o: HttpWireOptions, ov: Pick<Overflow, 'bytes'>, id: RpcId | undefined): GatewayError {
   const message = `backend '${o.backend}' sent a message of ${ov.bytes} bytes, over the limit of ${o.maxMessageBytes} bytes (max_message_bytes)`;
   o.log.warn('backend message over the size limit, discarded', { bytes: ov.bytes, limit: o.maxMessageBytes, id });
   return new GatewayError('backend_message_too_large', message, { detail: { backend: o.backend, id, bytes: ov.bytes, limit: o.maxMessageBytes } });
 }
 
+/** A fetch/stream error's message with its errno code (ECONNRESET, ECONNREFUSED) when it has one. */
 export function reason(err: unknown): string {
   const cause = (err as { cause?: unknown })?.cause;
   const code = (err as { code?: unknown })?.code ?? (cause as { code?: unknown })?.code;
@@ -134,6 +137,7 @@ export function reason(err: unknown): string {
   return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg;
 }
 
+/** A request (method and id), as opposed to a notification or a response. */
 export const isRequest = (m: RpcMessage): m is RpcMessage & { id: RpcId; method: string } => m.method !== undefined && m.id !== undefined && m.id !== null;
 
 /** A Streamable HTTP client session (MCP 2025-11-25 basic/transports §Streamable HTTP). */

@@ -5,7 +5,9 @@
  */
 import { GatewayError, errorMessage } from '../errors.ts';
 
+/** A JSON object as it travels, not validated. */
 export type Json = Record<string, unknown>;
+/** A JSON-RPC request id. */
 export type RpcId = string | number;
 
 /** One JSON-RPC message as it travels (request, notification, result or error). */

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { LineSplitter, idOfOverflow, type Overflow } from './framing.ts';
 import type { RpcId, RpcMessage, Wire } from './rpc.ts';
 
+/** How to start a stdio backend. */
 export interface StdioParams {
   command: string;
   args: string[];
