@@ -244,7 +244,11 @@ export class Backend {
       await peer.request('ping', undefined, { timeout: Math.min(this.opts.connectTimeout, 10_000) });
     } catch (err) {
       // A JSON-RPC error answer still proves the backend is alive.
-      if (err instanceof GatewayError && this.peer === peer) this.markDown(gen, new Error(`health check failed: ${errorMessage(err)}`));
+      if (!(err instanceof GatewayError) || this.peer !== peer) return;
+      // A backend busy with a call (one event loop, e.g. a Python server) may answer pings late:
+      // only a transport failure, or silence while idle, takes its in-flight calls down with it.
+      if (err.code === 'backend_timeout' && peer.inflight > 0) return this.log.warn('health ping not answered while calls are in flight', { inflight: peer.inflight });
+      this.markDown(gen, new Error(`health check failed: ${errorMessage(err)}`));
     } finally {
       this.checking = false;
     }

@@ -230,3 +230,12 @@ test('issue 7 item 5: a cancelled or timed-out HTTP call frees its connection in
   );
   expect(stats['notifications/cancelled']).toBe(6);
 });
+
+test('issue 7 fault 7: a backend too busy to answer a ping during a call is not marked down (its call completes)', async () => {
+  await using server = await spawnFaultHttp();
+  await using w = await startBackend({ transport: 'streamable-http', url: server.url, healthInterval: 100, connectTimeout: 300 });
+  const result = await w.backend.request('tools/call', { name: 'block', arguments: { ms: 1_200 } });
+  expect(textOf(result)).toBe('unblocked');
+  expect(w.backend.state).toBe('up');
+  expect(w.logs.some((l) => l.msg === 'health ping not answered while calls are in flight')).toBe(true);
+});

@@ -10,7 +10,7 @@
  * progress event and ends the SSE response without a result; `reset` (HTTP) destroys the socket
  * mid-response; `expire` (HTTP) forgets every session so the next request gets 404; `deaf` (stdio)
  * stops reading stdin; `hang` (HTTP) opens its SSE answer and never ends it. `stats` also reports
- * the open HTTP connections.
+ * the open HTTP connections; `block {ms}` keeps the event loop busy (no pings answered).
  * Every request it receives is counted by method; `stats` returns the counts as JSON text.
  */
 import { writeSync } from 'node:fs';
@@ -23,7 +23,7 @@ const { values } = parseArgs({ options: { http: { type: 'boolean' }, port: { typ
 const BIG = Number(values['big-bytes'] ?? 12 * 1024 * 1024);
 const counts: Record<string, number> = {};
 let liveConnections = 0;
-const TOOLS = ['echo', 'big', 'stderr', 'cut', 'reset', 'expire', 'stats', 'deaf', 'hang'].map(name => ({ name, inputSchema: { type: 'object' } }));
+const TOOLS = ['echo', 'big', 'stderr', 'cut', 'reset', 'expire', 'stats', 'deaf', 'hang', 'block'].map(name => ({ name, inputSchema: { type: 'object' } }));
 
 const text = (t: string) => ({ content: [{ type: 'text', text: t }] });
 
@@ -46,6 +46,13 @@ function answer(msg: Msg): { result?: unknown; special?: string } | undefined {
       if (name === 'stderr') {
         for (let i = 0; i < Number(args.lines ?? 1); i++) process.stderr.write(`stderr line ${i}\n`);
         return { result: text('written') };
+      }
+      if (name === 'block') {
+        const until = performance.now() + Number(args.ms ?? 1000);
+        while (performance.now() < until) {
+          // busy: the event loop answers nothing, pings included
+        }
+        return { result: text('unblocked') };
       }
       if (name === 'stats') return { result: text(JSON.stringify({ ...counts, connections: liveConnections })) };
       if (name === 'deaf') {
