@@ -6,6 +6,7 @@ export type GatewayErrorCode =
   | 'config_not_found'
   | 'backend_unavailable'
   | 'backend_timeout'
+  | 'backend_message_too_large'
   | 'tool_not_found'
   | 'prompt_not_found'
   | 'resource_not_found'

@@ -1,25 +1,20 @@
 /**
- * @module One backend connection: connect with a timeout, fetch its catalog once per (re)connect,
- * keep it fresh on the backend's own list_changed, reconnect with capped exponential backoff and
- * jitter, and forward requests with progress, cancellation and a per-call timeout.
+ * @module One backend connection: connect with a timeout that bounds the whole attempt, initialize
+ * (MCP 2025-11-25 basic/lifecycle), fetch its catalog once per (re)connect, keep it fresh on the
+ * backend's own list_changed, ping HTTP backends for health, reconnect with capped exponential
+ * backoff and jitter, and forward requests through the gateway's own JSON-RPC peer.
  */
-import { Client, type Transport } from '@modelcontextprotocol/client';
-import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { createTransport, type ConcreteTransport, type TransportSpec } from './transport.ts';
+import { RpcError, RpcPeer, type PeerHandlers, type Wire } from './rpc.ts';
+import { initialize, listAll, type Catalog } from './handshake.ts';
+import { createWire, type ConcreteTransport, type TransportSpec } from './transport.ts';
+
+export type { Catalog } from './handshake.ts';
 
 export type BackendState = 'connecting' | 'up' | 'down' | 'disabled';
 type Json = Record<string, unknown>;
-
-/** The backend's lists as it returned them, untouched. */
-export interface Catalog {
-  tools: Json[];
-  prompts: Json[];
-  resources: Json[];
-  templates: Json[];
-}
 
 /** What `/status` and the CLI show for a backend. */
 export interface BackendStatus {
@@ -33,6 +28,13 @@ export interface BackendStatus {
   lastCallAt?: string;
   latencyMs?: number;
   connectedAt?: string;
+  /** The MCP protocol version agreed at initialize. */
+  protocolVersion?: string;
+  lastErrorAt?: string;
+  /** When the next reconnect attempt is due (ISO), while down. */
+  nextRetryAt?: string;
+  /** Stderr lines of a stdio backend not logged because of the rate limit. */
+  droppedStderrLines?: number;
 }
 
 export interface BackendOptions extends TransportSpec {
@@ -43,6 +45,10 @@ export interface BackendOptions extends TransportSpec {
   retryInitial: number;
   retryMax: number;
   enabled: boolean;
+  /** Per-message size limit in bytes; default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Health ping interval of HTTP/SSE backends in ms; 0 turns pings off; default 30 s. */
+  healthInterval?: number;
 }
 
 /** Calls from a backend into the gateway. */
@@ -55,10 +61,10 @@ export interface BackendHooks {
   serverRequest(name: string, method: string, params: Json | undefined, signal: AbortSignal): Promise<Json>;
 }
 
-const passthrough = z.record(z.string(), z.unknown());
 const EMPTY: Catalog = { tools: [], prompts: [], resources: [], templates: [] };
-const MAX_PAGES = 100;
-const RELAYED_REQUESTS = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
+const RELAYED_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
+const RELAYED_NOTIFICATIONS = new Set(['notifications/resources/updated', 'notifications/message']);
+const DEFAULT_HEALTH_INTERVAL = 30_000;
 
 /** Options of a forwarded request. */
 export interface ForwardOptions {
@@ -73,19 +79,25 @@ export class Backend {
   instructions?: string;
   serverName?: string;
   capabilities: Json = {};
-  private client?: Client;
-  private transport?: Transport;
-  /** The transport of a connect in progress, so close() also ends a child that has not answered yet. */
-  private opening?: Transport;
+  protocolVersion?: string;
+  private peer?: RpcPeer;
+  /** The connection being opened, so that close() can end it (and kill its child) at once. */
+  private opening?: RpcPeer;
+  private wire?: Wire;
   private resolved?: ConcreteTransport;
   private lastError?: string;
+  private lastErrorAt?: number;
+  private nextRetryAt?: number;
   private attempt = 0;
   private timer?: ReturnType<typeof setTimeout>;
+  private healthTimer?: ReturnType<typeof setInterval>;
+  private checking = false;
   private stopped = false;
   private generation = 0;
   private lastCallAt?: number;
   private latencyMs?: number;
   private connectedAt?: number;
+  private droppedStderr = 0;
 
   constructor(
     readonly opts: BackendOptions,
@@ -116,22 +128,30 @@ export class Backend {
     return this.connecting;
   }
 
+  /** One attempt over every candidate transport; `connect_timeout` bounds the whole attempt (issue 8). */
   private async connectOnce(): Promise<void> {
     const gen = ++this.generation;
     this.state = 'connecting';
+    this.nextRetryAt = undefined;
     const kinds: ConcreteTransport[] = this.resolved ? [this.resolved] : this.candidates();
-    let firstError: unknown;
+    const deadline = performance.now() + this.opts.connectTimeout;
+    const errors: string[] = [];
     for (const kind of kinds) {
+      const budget = deadline - performance.now();
+      // Timers fire a little early or late: a few ms left is no attempt worth reporting.
+      if (budget < 20) break;
       try {
-        await this.open(kind, gen);
+        await this.open(kind, gen, budget);
         return;
       } catch (err) {
-        firstError ??= err;
         if (gen !== this.generation || this.stopped) return;
+        // A config problem (an unset secret) is the same for every transport: say it once, plainly.
+        if (err instanceof GatewayError && err.code === 'config_invalid') return this.markDown(gen, err);
+        errors.push(kinds.length > 1 ? `${kind}: ${errorMessage(err)}` : errorMessage(err));
         this.log.debug('connect attempt failed', { transport: kind, error: errorMessage(err) });
       }
     }
-    this.markDown(gen, firstError);
+    this.markDown(gen, new Error(errors.join('; ')));
   }
 
   private candidates(): ConcreteTransport[] {
@@ -140,97 +160,108 @@ export class Backend {
     return this.opts.command ? ['stdio'] : ['streamable-http', 'sse'];
   }
 
-  private async open(kind: ConcreteTransport, gen: number): Promise<void> {
-    const transport = createTransport(kind, this.opts, this.deps, this.log);
-    const client = this.newClient();
-    this.opening = transport;
+  private async open(kind: ConcreteTransport, gen: number, budget: number): Promise<void> {
+    const wire = createWire(kind, this.opts, this.deps, this.log);
+    const peer = new RpcPeer(wire, this.name, this.handlers(gen, kind));
+    this.opening = peer;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      const t = setTimeout(() => reject(new GatewayError('backend_timeout', `connect timed out after ${this.opts.connectTimeout} ms`)), this.opts.connectTimeout);
-      t.unref?.();
+      timer = setTimeout(() => reject(new GatewayError('backend_timeout', `connect timed out after ${this.opts.connectTimeout} ms`)), budget);
     });
     try {
-      await Promise.race([client.connect(transport), timeout]);
-      const catalog = await Promise.race([this.fetchCatalog(client), timeout]);
+      const { init, catalog } = await Promise.race([initialize(wire, peer, budget), timeout]);
       if (gen !== this.generation || this.stopped) throw new Error('superseded');
-      this.adopt(client, transport, kind, catalog, gen);
+      if (peer.closed) throw new Error('connection closed right after initialize');
+      this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
-      await transport.close().catch(() => {});
-      const tail = (transport as { recentStderr?: string }).recentStderr;
+      await peer.close().catch(() => {});
+      const tail = (wire as { recentStderr?: string }).recentStderr;
       throw tail ? new Error(`${errorMessage(err)}; stderr: ${tail.split('\n').slice(-2).join(' | ')}`) : err;
     } finally {
-      if (this.opening === transport) this.opening = undefined;
+      clearTimeout(timer);
+      if (this.opening === peer) this.opening = undefined;
     }
   }
 
-  private adopt(client: Client, transport: Transport, kind: ConcreteTransport, catalog: Catalog, gen: number): void {
-    this.client = client;
-    this.transport = transport;
+  /** What the peer calls back with; bound to one connection generation. */
+  private handlers(gen: number, kind: ConcreteTransport): PeerHandlers {
+    return {
+      request: (method, params, signal) =>
+        RELAYED_REQUESTS.has(method) ? this.hooks.serverRequest(this.name, method, params, signal) : Promise.reject(new RpcError(-32601, `Method not found: ${method}`)),
+      notification: (method, params) => {
+        if (gen !== this.generation) return;
+        if (method === 'notifications/tools/list_changed') void this.refresh('tools');
+        else if (method === 'notifications/prompts/list_changed') void this.refresh('prompts');
+        else if (method === 'notifications/resources/list_changed') {
+          void this.refresh('resources');
+          void this.refresh('templates');
+        } else if (RELAYED_NOTIFICATIONS.has(method)) this.hooks.notification(this.name, method, params);
+      },
+      // Fault 7 of issue 7: a transport-level failure of a call triggers a health ping at once.
+      callFailed: () => {
+        if (kind !== 'stdio') void this.checkHealth(gen);
+      },
+      // While connecting, a closed wire fails the handshake instead (one markDown, one retry timer).
+      closed: (err) => {
+        if (this.state === 'up') this.markDown(gen, err);
+      },
+    };
+  }
+
+  private adopt(peer: RpcPeer, wire: Wire, kind: ConcreteTransport, init: Json, catalog: Catalog, gen: number): void {
+    this.peer = peer;
+    this.wire = wire;
     this.resolved = kind;
     this.catalog = catalog;
-    this.capabilities = (client.getServerCapabilities() ?? {}) as Json;
-    this.instructions = client.getInstructions();
-    this.serverName = client.getServerVersion()?.name;
+    this.capabilities = (init.capabilities ?? {}) as Json;
+    this.instructions = typeof init.instructions === 'string' ? init.instructions : undefined;
+    this.serverName = (init.serverInfo as { name?: string } | undefined)?.name;
+    this.protocolVersion = init.protocolVersion as string;
     this.state = 'up';
     this.attempt = 0;
     this.lastError = undefined;
+    this.nextRetryAt = undefined;
     this.connectedAt = this.deps.clock.now();
-    client.onclose = () => this.markDown(gen, new Error('connection closed'));
-    this.log.info('backend up', { transport: kind, tools: catalog.tools.length, prompts: catalog.prompts.length, resources: catalog.resources.length });
+    wire.onrenewed = () => {
+      if (gen !== this.generation) return;
+      if (this.capabilities.tools) void this.refresh('tools');
+      if (this.capabilities.prompts) void this.refresh('prompts');
+      if (this.capabilities.resources) for (const key of ['resources', 'templates'] as const) void this.refresh(key);
+    };
+    const interval = this.opts.healthInterval ?? DEFAULT_HEALTH_INTERVAL;
+    if (kind !== 'stdio' && interval > 0) {
+      this.healthTimer = setInterval(() => void this.checkHealth(gen), interval);
+      this.healthTimer.unref?.();
+    }
+    this.log.info('backend up', { transport: kind, protocol: this.protocolVersion, tools: catalog.tools.length, prompts: catalog.prompts.length, resources: catalog.resources.length });
     this.hooks.changed(this.name);
   }
 
-  private newClient(): Client {
-    const client = new Client(
-      { name: 'mcpgw', version: '0.1.0' },
-      { capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } } },
-    );
-    for (const method of RELAYED_REQUESTS) {
-      client.setRequestHandler(method, ((req: { params?: Json }, ctx: { mcpReq: { signal: AbortSignal } }) =>
-        this.hooks.serverRequest(this.name, method, req.params, ctx.mcpReq.signal)) as never);
-    }
-    const refresh = (key: keyof Catalog) => () => void this.refresh(client, key);
-    client.setNotificationHandler('notifications/tools/list_changed', refresh('tools'));
-    client.setNotificationHandler('notifications/prompts/list_changed', refresh('prompts'));
-    client.setNotificationHandler('notifications/resources/list_changed', () => {
-      void this.refresh(client, 'resources');
-      void this.refresh(client, 'templates');
-    });
-    for (const method of ['notifications/resources/updated', 'notifications/message'] as const) {
-      client.setNotificationHandler(method, (n: { params?: unknown }) => this.hooks.notification(this.name, method, n.params as Json));
-    }
-    return client;
-  }
-
-  private async fetchCatalog(client: Client): Promise<Catalog> {
-    const caps = (client.getServerCapabilities() ?? {}) as Json;
-    const [tools, prompts, resources, templates] = await Promise.all([
-      caps.tools ? this.listAll(client, 'tools/list', 'tools') : [],
-      caps.prompts ? this.listAll(client, 'prompts/list', 'prompts') : [],
-      caps.resources ? this.listAll(client, 'resources/list', 'resources') : [],
-      caps.resources ? this.listAll(client, 'resources/templates/list', 'resourceTemplates').catch(() => []) : [],
-    ]);
-    return { tools, prompts, resources, templates };
-  }
-
-  /** Follows every nextCursor (bounded), MCP 2025-11-25 utilities/pagination. */
-  private async listAll(client: Client, method: string, key: string): Promise<Json[]> {
-    const items: Json[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await client.request({ method, params: cursor ? { cursor } : {} } as never, passthrough, { timeout: this.opts.connectTimeout });
-      items.push(...(((res as Json)[key] as Json[]) ?? []));
-      cursor = (res as Json).nextCursor as string | undefined;
-      if (!cursor) break;
-    }
-    return items;
-  }
-
-  private async refresh(client: Client, key: keyof Catalog): Promise<void> {
-    if (client !== this.client) return;
-    const spec = { tools: ['tools/list', 'tools'], prompts: ['prompts/list', 'prompts'], resources: ['resources/list', 'resources'], templates: ['resources/templates/list', 'resourceTemplates'] }[key];
+  /** Pings the backend (MCP basic/utilities/ping); a transport failure or no answer marks it down. */
+  private async checkHealth(gen: number): Promise<void> {
+    const peer = this.peer;
+    if (this.checking || !peer || gen !== this.generation || this.state !== 'up') return;
+    this.checking = true;
     try {
-      const list = await this.listAll(client, spec[0], spec[1]);
-      if (client !== this.client) return;
+      await peer.request('ping', undefined, { timeout: Math.min(this.opts.connectTimeout, 10_000) });
+    } catch (err) {
+      // A JSON-RPC error answer still proves the backend is alive.
+      if (!(err instanceof GatewayError) || this.peer !== peer) return;
+      // A backend busy with a call (one event loop, e.g. a Python server) may answer pings late:
+      // only a transport failure, or silence while idle, takes its in-flight calls down with it.
+      if (err.code === 'backend_timeout' && peer.inflight > 0) return this.log.warn('health ping not answered while calls are in flight', { inflight: peer.inflight });
+      this.markDown(gen, new Error(`health check failed: ${errorMessage(err)}`));
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async refresh(key: keyof Catalog): Promise<void> {
+    const peer = this.peer;
+    if (!peer) return;
+    try {
+      const list = await listAll(peer, key, this.opts.connectTimeout);
+      if (peer !== this.peer) return;
       this.catalog = { ...this.catalog, [key]: list };
       this.log.info('catalog refreshed', { list: key, count: list.length });
       this.hooks.changed(this.name);
@@ -239,18 +270,27 @@ export class Backend {
     }
   }
 
+  private dropConnection(): void {
+    clearInterval(this.healthTimer);
+    this.healthTimer = undefined;
+    this.droppedStderr += (this.wire as { droppedStderrLines?: number } | undefined)?.droppedStderrLines ?? 0;
+    const peer = this.peer;
+    this.peer = undefined;
+    this.wire = undefined;
+    void peer?.close().catch(() => {});
+  }
+
   private markDown(gen: number, err: unknown): void {
     if (gen !== this.generation) return;
     const wasUp = this.state === 'up';
-    this.client = undefined;
-    const transport = this.transport;
-    this.transport = undefined;
-    void transport?.close().catch(() => {});
+    this.dropConnection();
     if (this.stopped) return;
     this.state = 'down';
-    this.lastError = errorMessage(err);
+    this.lastError = errorMessage(err) || 'connection failed';
+    this.lastErrorAt = this.deps.clock.now();
     this.catalog = EMPTY;
     const delay = this.backoff();
+    this.nextRetryAt = this.deps.clock.now() + delay;
     this.log.warn(wasUp ? 'backend down' : 'backend connect failed', { error: this.lastError, retry_in_ms: delay });
     if (wasUp) this.hooks.changed(this.name);
     this.timer = setTimeout(() => void this.connect(), delay);
@@ -263,25 +303,15 @@ export class Backend {
     return Math.round(step * (0.5 + jitter / 2));
   }
 
-  /** Forwards one request; throws GatewayError when down or timed out, or the backend's own error. */
+  /** Forwards one request; throws GatewayError when down or timed out, or the backend's own error (RpcError). */
   async request(method: string, params: Json | undefined, opts: ForwardOptions = {}): Promise<Json> {
-    const client = this.client;
-    if (!client || this.state !== 'up') {
+    const peer = this.peer;
+    if (!peer || this.state !== 'up') {
       throw new GatewayError('backend_unavailable', `backend '${this.name}' is ${this.state}${this.lastError ? `: ${this.lastError}` : ''}`, { detail: { backend: this.name } });
     }
     const started = this.deps.clock.now();
     try {
-      return (await client.request({ method, params } as never, passthrough, {
-        signal: opts.signal,
-        timeout: this.opts.timeout,
-        resetTimeoutOnProgress: Boolean(opts.onprogress),
-        maxTotalTimeout: opts.onprogress ? this.opts.timeout * 4 : undefined,
-        onprogress: opts.onprogress,
-      })) as Json;
-    } catch (err) {
-      if (isTimeout(err)) throw new GatewayError('backend_timeout', `backend '${this.name}' did not answer within ${this.opts.timeout} ms`, { cause: err, detail: { backend: this.name } });
-      if (isClosed(err)) throw new GatewayError('backend_unavailable', `backend '${this.name}' went away during the call`, { cause: err, detail: { backend: this.name } });
-      throw err;
+      return await peer.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress });
     } finally {
       this.lastCallAt = this.deps.clock.now();
       this.latencyMs = this.lastCallAt - started;
@@ -290,11 +320,12 @@ export class Backend {
 
   /** Sends a notification to the backend if it is up (e.g. roots/list_changed). */
   async notify(method: string, params?: Json): Promise<void> {
-    await this.client?.notification({ method, params } as never).catch(() => {});
+    this.peer?.notify(method, params);
   }
 
   status(): BackendStatus {
     const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
+    const dropped = this.droppedStderr + ((this.wire as { droppedStderrLines?: number } | undefined)?.droppedStderrLines ?? 0);
     return {
       name: this.name,
       state: this.state,
@@ -306,12 +337,16 @@ export class Backend {
       lastCallAt: iso(this.lastCallAt),
       latencyMs: this.latencyMs,
       connectedAt: iso(this.connectedAt),
+      protocolVersion: this.protocolVersion,
+      lastErrorAt: iso(this.lastErrorAt),
+      nextRetryAt: this.state === 'down' ? iso(this.nextRetryAt) : undefined,
+      droppedStderrLines: dropped > 0 ? dropped : undefined,
     };
   }
 
   /** The child's PID for stdio backends (tests kill it to prove restarts). */
   get pid(): number | undefined {
-    return (this.transport as { pid?: number } | undefined)?.pid;
+    return (this.wire as { pid?: number } | undefined)?.pid;
   }
 
   /** Stops retrying, closes the connection and kills a stdio child with its process group. */
@@ -319,22 +354,13 @@ export class Backend {
     this.stopped = true;
     this.generation++;
     clearTimeout(this.timer);
-    const transport = this.transport;
+    clearInterval(this.healthTimer);
+    const peer = this.peer;
     const opening = this.opening;
-    this.client = undefined;
-    this.transport = undefined;
+    this.peer = undefined;
+    this.wire = undefined;
     this.opening = undefined;
-    await Promise.all([transport?.close().catch(() => {}), opening?.close().catch(() => {})]);
+    await Promise.all([peer?.close().catch(() => {}), opening?.close().catch(() => {})]);
     this.state = 'down';
   }
-}
-
-function isTimeout(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return code === 'REQUEST_TIMEOUT' || code === -32001;
-}
-
-function isClosed(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: string };
-  return e?.code === 'CONNECTION_CLOSED' || e?.code === 'NOT_CONNECTED' || /connection closed|not connected/i.test(e?.message ?? '');
 }

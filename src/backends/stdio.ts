@@ -1,13 +1,17 @@
 /**
- * @module Child-process transport for stdio backends: newline-delimited JSON-RPC on stdin/stdout,
- * stderr lines into the gateway log, and the whole process group killed on close (npx/uvx start
- * grandchildren that a plain kill would leave behind).
+ * @module Child-process wire for stdio backends: newline-delimited JSON-RPC on stdin/stdout with the
+ * gateway's own framing and a per-message size limit, stderr lines into the gateway log at a bounded
+ * rate, and the whole process group killed on close (npx/uvx start grandchildren that a plain kill
+ * would leave behind).
  */
 import type { ChildProcess } from 'node:child_process';
-import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 import type { SpawnFn } from '../deps.ts';
+import { GatewayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { LineSplitter, idOfOverflow, type Overflow } from './framing.ts';
+import type { RpcId, RpcMessage, Wire } from './rpc.ts';
 
+/** How to start a stdio backend. */
 export interface StdioParams {
   command: string;
   args: string[];
@@ -30,21 +34,44 @@ export function backendEnv(parent: Readonly<Record<string, string | undefined>>,
   return { PATH: path, HOME: home, LANG: parent.LANG ?? 'C.UTF-8', ...extra };
 }
 
-/** An MCP client transport over a child process that owns its own process group. */
-export class StdioProcessTransport implements Transport {
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  onmessage?: (message: JSONRPCMessage) => void;
+/** Limits of one stdio wire. */
+export interface StdioLimits {
+  backend: string;
+  maxMessageBytes: number;
+  /** Stderr lines logged per second on average, and in a burst; the rest are counted and dropped. */
+  stderrPerSecond?: number;
+  stderrBurst?: number;
+  /** Monotonic ms for the stderr rate; default performance.now. */
+  now?: () => number;
+}
+
+const decoder = new TextDecoder();
+const DROP_REPORT_MS = 10_000;
+
+/** A JSON-RPC wire over a child process that owns its own process group. */
+export class StdioWire implements Wire {
+  onmessage?: (msg: RpcMessage) => void;
+  onfail?: (id: RpcId, err: Error) => void;
+  onclose?: (err?: Error) => void;
   private child?: ChildProcess;
-  private readonly buffer = new ReadBuffer();
   private closed = false;
+  private closing?: Promise<void>;
+  private queued = 0;
+  private readonly queue: number[] = [];
+  private readonly written = () => void (this.queued -= this.queue.shift() ?? 0);
   private stderrTail: string[] = [];
+  private readonly lines: LineSplitter;
+  private readonly stderr: StderrLimiter;
 
   constructor(
     private readonly params: StdioParams,
     private readonly spawn: SpawnFn,
     private readonly log: Logger,
-  ) {}
+    private readonly limits: StdioLimits,
+  ) {
+    this.lines = new LineSplitter(limits.maxMessageBytes, (line) => this.line(line), (o) => this.overflow(o));
+    this.stderr = new StderrLimiter(log, limits.stderrPerSecond ?? 20, limits.stderrBurst ?? 100, limits.now ?? (() => performance.now()));
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -53,6 +80,11 @@ export class StdioProcessTransport implements Transport {
   /** The last lines the child wrote to stderr; used in error messages. */
   get recentStderr(): string {
     return this.stderrTail.join('\n');
+  }
+
+  /** Stderr lines not logged because of the rate limit. */
+  get droppedStderrLines(): number {
+    return this.stderr.droppedTotal;
   }
 
   async start(): Promise<void> {
@@ -67,29 +99,36 @@ export class StdioProcessTransport implements Transport {
       child.once('spawn', () => resolve());
       child.once('error', (err) => reject(new Error(`cannot start '${this.params.command}': ${err.message}`)));
     });
-    child.on('error', (err) => this.onerror?.(err));
+    child.on('error', (err) => this.log.warn('backend process error', { error: err.message }));
     child.on('exit', (code, signal) => {
       if (!this.closed) this.log.warn('backend process exited', { pid: child.pid, code, signal });
-      this.finish();
+      this.finish(new Error(signal ? `process killed by ${signal}` : `process exited with code ${code}`));
     });
-    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => this.lines.push(chunk));
     child.stdin!.on('error', () => {});
     this.pipeStderr(child);
   }
 
-  private onData(chunk: Buffer): void {
-    this.buffer.append(chunk);
-    for (;;) {
-      let msg: JSONRPCMessage | null;
-      try {
-        msg = this.buffer.readMessage();
-      } catch (err) {
-        this.onerror?.(err as Error);
-        continue;
-      }
-      if (!msg) break;
-      this.onmessage?.(msg);
+  private line(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    let msg: RpcMessage;
+    try {
+      msg = JSON.parse(decoder.decode(bytes)) as RpcMessage;
+    } catch {
+      this.log.warn('backend wrote a line that is not JSON', { line: decoder.decode(bytes.subarray(0, 200)) });
+      return;
     }
+    this.onmessage?.(msg);
+  }
+
+  /** Fault 1 of issue 7: an oversized message fails its own call and the wire keeps reading. */
+  private overflow(o: Overflow): void {
+    const id = idOfOverflow(o);
+    const limit = this.limits.maxMessageBytes;
+    this.log.warn('backend message over the size limit, discarded', { bytes: o.bytes, limit, id });
+    if (id === undefined) return;
+    const message = `backend '${this.limits.backend}' sent a message of ${o.bytes} bytes, over the limit of ${limit} bytes (max_message_bytes)`;
+    this.onfail?.(id, new GatewayError('backend_message_too_large', message, { detail: { backend: this.limits.backend, bytes: o.bytes, limit } }));
   }
 
   private pipeStderr(child: ChildProcess): void {
@@ -97,26 +136,37 @@ export class StdioProcessTransport implements Transport {
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
       const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
+      partial = (lines.pop() ?? '').slice(-4096);
       for (const line of lines) {
         if (!line.trim()) continue;
-        this.stderrTail = [...this.stderrTail.slice(-9), line.slice(0, 500)];
-        this.log.info('backend stderr', { line: line.slice(0, 2000) });
+        if (this.stderrTail.length >= 10) this.stderrTail.shift();
+        this.stderrTail.push(line.slice(0, 500));
+        this.stderr.line(line);
       }
     });
   }
 
-  async send(message: JSONRPCMessage): Promise<void> {
+  send(msg: RpcMessage): void {
     const stdin = this.child?.stdin;
     if (!stdin || this.closed) throw new Error('backend process is not running');
-    await new Promise<void>((resolve, reject) => {
-      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
-    });
+    // Bounded: a child that stopped reading its stdin fails new calls instead of growing our buffer.
+    // (Bun's writableLength stays 0, so the queue is counted here, released in write order.)
+    if (this.queued > this.limits.maxMessageBytes) throw new Error(`backend is not reading its stdin (${this.queued} bytes queued)`);
+    const line = JSON.stringify(msg) + '\n';
+    this.queued += line.length;
+    this.queue.push(line.length);
+    stdin.write(line, this.written);
   }
 
   /** Ends the child and its process group: SIGTERM, then SIGKILL after a grace period. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.end();
+    return this.closing;
+  }
+
+  private async end(): Promise<void> {
     const child = this.child;
+    this.stderr.flush();
     if (!child || child.exitCode !== null || child.signalCode !== null) return this.finish();
     this.closed = true;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -129,12 +179,59 @@ export class StdioProcessTransport implements Transport {
     this.finish();
   }
 
-  private finish(): void {
-    if (this.closed && !this.onclose) return;
+  private finish(err?: Error): void {
     this.closed = true;
+    this.lines.reset();
+    this.stderr.flush();
     const cb = this.onclose;
     this.onclose = undefined;
-    cb?.();
+    cb?.(err);
+  }
+}
+
+/** Logs backend stderr lines through a token bucket; counts and periodically reports the dropped ones. */
+class StderrLimiter {
+  droppedTotal = 0;
+  private unreported = 0;
+  private tokens: number;
+  private last: number;
+  private reportTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly rate: number,
+    private readonly burst: number,
+    private readonly now: () => number,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  line(line: string): void {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.rate) / 1000);
+    this.last = t;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      if (this.unreported > 0) this.flush();
+      this.log.info('backend stderr', { line: line.slice(0, 2000) });
+      return;
+    }
+    this.droppedTotal++;
+    this.unreported++;
+    if (!this.reportTimer) {
+      this.reportTimer = setTimeout(() => this.flush(), DROP_REPORT_MS);
+      this.reportTimer.unref?.();
+    }
+  }
+
+  /** Logs how many lines were dropped since the last report, if any. */
+  flush(): void {
+    clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
+    if (this.unreported === 0) return;
+    this.log.warn('backend stderr lines dropped (rate limit)', { dropped: this.unreported, dropped_total: this.droppedTotal });
+    this.unreported = 0;
   }
 }
 

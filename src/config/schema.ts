@@ -190,6 +190,10 @@ interface BackendCommon {
   timeout?: number;
   /** Connect timeout in ms; absent means backend_defaults.connect_timeout. */
   connect_timeout?: number;
+  /** Largest message accepted from the backend in bytes; absent means backend_defaults.max_message_bytes. */
+  max_message_bytes?: number;
+  /** Health ping interval in ms (url backends; 0 = off); absent means backend_defaults.health_interval. */
+  health_interval?: number;
   tools: ToolFilter;
 }
 
@@ -235,6 +239,8 @@ function createBackendSchema(ctx: SchemaContext) {
       cwd: path.optional(),
       timeout: duration.optional(),
       connect_timeout: duration.optional(),
+      max_message_bytes: int(1024).optional(),
+      health_interval: duration.optional(),
       enabled: bool.default(true),
       prefix: z.union([str.regex(PREFIX, { error: PREFIX_MESSAGE }), z.literal(false)], { error: PREFIX_MESSAGE }).optional(),
       description: str.optional(),
@@ -294,7 +300,14 @@ export function createConfigSchema(ctx: SchemaContext) {
         .strictObject({ separator: str.regex(SEPARATOR, { error: 'must match ^[A-Za-z0-9_-]{1,3}$' }).default('_'), max_length: int(16, 64).default(64) })
         .prefault({}),
       backend_defaults: z
-        .strictObject({ timeout: durationOr('300s'), connect_timeout: durationOr('30s'), retry_initial: durationOr('1s'), retry_max: durationOr('60s') })
+        .strictObject({
+          timeout: durationOr('300s'),
+          connect_timeout: durationOr('30s'),
+          retry_initial: durationOr('1s'),
+          retry_max: durationOr('60s'),
+          max_message_bytes: int(1024).default(64 * 1024 * 1024),
+          health_interval: durationOr('30s'),
+        })
         .prefault({}),
       backends: z
         .record(str.regex(BACKEND_NAME, { error: 'backend names must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$' }), backendSchema)

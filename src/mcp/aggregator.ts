@@ -96,7 +96,11 @@ export class Aggregator {
   private readonly known = new Map<string, StoredCatalog>();
   /** Serialized lists per grant scope, rebuilt lazily after the view changes. */
   private serialized = new Map<string, string>();
-  private pendingKinds = new Set<ListKind>();
+  /** Kinds changed and not yet announced, with the change number of their last change. */
+  private pendingKinds = new Map<ListKind, number>();
+  private changeSeq = 0;
+  /** The change number when each session joined: it hears only of changes after that. */
+  private readonly sinkSince = new WeakMap<SessionSink, number>();
   private coalesceTimer?: ReturnType<typeof setTimeout>;
   /** Minimum spacing of list_changed notifications per kind (issue 7 item 4). */
   listChangedSpacingMs = 250;
@@ -162,7 +166,8 @@ export class Aggregator {
     const changed = (Object.keys(next) as ListKind[]).filter((k) => next[k] !== this.signatures[k]);
     this.signatures = next;
     if (changed.length === 0) return;
-    for (const k of changed) this.pendingKinds.add(k);
+    this.changeSeq++;
+    for (const k of changed) this.pendingKinds.set(k, this.changeSeq);
     if (!this.coalesceTimer) this.flushListChanged();
   }
 
@@ -170,9 +175,13 @@ export class Aggregator {
   private flushListChanged(): void {
     this.coalesceTimer = undefined;
     if (this.pendingKinds.size === 0) return;
-    const kinds = [...this.pendingKinds];
+    const pending = [...this.pendingKinds];
+    const kinds = pending.map(([k]) => k);
     this.pendingKinds.clear();
-    for (const sink of this.sinks) for (const kind of kinds) safe(() => sink.listChanged(kind));
+    for (const sink of this.sinks) {
+      const since = this.sinkSince.get(sink) ?? 0;
+      for (const [kind, seq] of pending) if (seq > since) safe(() => sink.listChanged(kind));
+    }
     this.onListChanged?.(kinds);
     this.coalesceTimer = setTimeout(() => this.flushListChanged(), this.listChangedSpacingMs);
     this.coalesceTimer.unref?.();
@@ -374,6 +383,7 @@ export class Aggregator {
 
   addSink(sink: SessionSink): void {
     this.sinks.add(sink);
+    this.sinkSince.set(sink, this.changeSeq);
   }
 
   /** Removes a session and drops its resource subscriptions. */
