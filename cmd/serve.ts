@@ -22,6 +22,7 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
   if (!loaded.ok) return loaded.code;
   const { config, path } = loaded;
   deps.log.setLevel(config.log_level);
+  deps.log.setFormat?.(config.log_format);
   let gateway: Gateway;
   let listener: ReturnType<typeof Bun.serve>;
   let db: Database | undefined;
@@ -117,6 +118,7 @@ function createReloader(path: string, initial: Config, gateway: Gateway, deps: D
       if (comparable(next, key) !== comparable(current, key)) deps.log.warn('config change needs a restart to apply', { key });
     }
     deps.log.setLevel(next.log_level);
+    deps.log.setFormat?.(next.log_format);
     const diff = await gateway.reload(next);
     current = next;
     deps.log.info('config reloaded', { reason, ...diff });

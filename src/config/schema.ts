@@ -288,6 +288,7 @@ export function createConfigSchema(ctx: SchemaContext) {
           return z.NEVER;
         }),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      log_format: z.enum(['auto', 'text', 'json']).default('auto'),
       auth: authSchema.prefault({}),
       http: httpSchema.prefault({}),
       naming: z
