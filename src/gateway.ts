@@ -9,6 +9,7 @@ import type { Deps } from './deps.ts';
 import { Aggregator, type BackendSpec, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createRoutes, type Authenticator, type GatewaySnapshot } from './http/routes.ts';
+import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { join } from 'node:path';
 import { createAuthServer, type Principal } from './oauth/server.ts';
 import type { Database } from './store/db.ts';
@@ -87,7 +88,7 @@ export const noAuth: Authenticator = {
 
 /** The caller's grant as the MCP layer sees it; sessions are bound to `key`. */
 export function grantOf(p: Principal): Grant {
-  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, grantId: p.grantId, backends: p.backends };
+  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, grantId: p.grantId, kind: p.kind, backends: p.backends };
 }
 
 /** Path of the SQLite database in data_dir. */
@@ -131,6 +132,13 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
     backends: aggregator.pool.list().map((b) => b.status()),
     recent_calls: aggregator.recentCalls.slice(-10),
   });
+  // Metrics (issue 9 item 4): recorders hooked into the aggregator, the auth server and the route table.
+  const metrics = config.metrics.enabled ? createGatewayMetrics({ version: opts.version, maxToolLabels: config.metrics.max_tool_labels }) : undefined;
+  if (metrics) {
+    metrics.attach({ backends: () => aggregator.pool.list(), sessions: () => endpoint.sessionCount, streams: () => endpoint.stats });
+    aggregator.onCall = (c) => metrics.call({ backend: c.backend, tool: c.tool, outcome: c.outcome, durationMs: c.duration_ms });
+    aggregator.onBackendChanged = (b) => metrics.backendChanged(b);
+  }
   let auth: Authenticator = noAuth;
   let closeAuth = () => {};
   if (config.auth.mode === 'oauth') {
@@ -143,6 +151,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
       backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled),
       trustedProxies: config.http.trusted_proxies,
       deps,
+      onEvent: metrics && ((e) => metrics.authEvent(e)),
     });
     auth = {
       routes: (req, ip) => server.handle(req, ip),
@@ -157,7 +166,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
     });
     closeAuth = () => (revoked(), server.close());
   }
-  const routes = createRoutes({ aggregator, endpoint, auth, deps, inflight, snapshot });
+  const routes = createRoutes({ aggregator, endpoint, auth, deps, inflight, snapshot, metrics });
   return {
     fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,
