@@ -4,6 +4,7 @@
  * Prometheus text-format parser; scrapes without the right token are refused.
  */
 import { describe, expect, test } from 'bun:test';
+import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createPersonalToken } from '../../src/store/personal-tokens.ts';
 import { openStore } from '../../src/store/db.ts';
@@ -121,5 +122,36 @@ describe('metrics through the binary', () => {
       'mcpgw_tool_call_duration_seconds_sum{backend,tool}',
       'mcpgw_tool_calls_total{backend,outcome,tool}',
     ]);
+  }, 60_000);
+
+  test('issue 9 item 4: notifications dropped for a client that does not read its stream are counted, and its stream is open', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, { alpha }, { http: { stream_buffer_bytes: 16 * 1024 } }));
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'alpha');
+    const init = await post(gw.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }, {});
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    await (await post(gw.mcpUrl, { jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'debug' } }, { 'mcp-session-id': sid })).text();
+    const u = new URL(gw.url);
+    // A GET stream on a raw socket that is never read: the kernel buffers fill, then the gateway's budget.
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = netConnect({ host: u.hostname, port: Number(u.port) }, () => {
+        s.write(`GET /mcp HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${sid}\r\n\r\n`);
+        s.pause();
+        resolve(s);
+      });
+      s.on('error', reject);
+    });
+    try {
+      const flood = await post(gw.mcpUrl, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'alpha_flood', arguments: { count: 5000, size: 2000 } } }, {});
+      expect(await flood.text()).toContain('flooded 5000');
+      const status = (await (await fetch(`${gw.url}/status`)).json()) as { streams: { open: number; dropped: number } };
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(status.streams.dropped).toBeGreaterThan(0);
+      expect(valueOf(text, 'mcpgw_notifications_dropped_total')).toBe(status.streams.dropped);
+      expect(valueOf(text, 'mcpgw_streams_open')).toBe(1);
+      expect(valueOf(text, 'mcpgw_slow_clients_disconnected_total')).toBe(0);
+    } finally {
+      socket.destroy();
+    }
   }, 60_000);
 });
