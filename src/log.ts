@@ -44,8 +44,8 @@ const SECRET_FIELDS = new Set([
   'client_secret', 'secret', 'password', 'passwd', 'password_hash', 'code_verifier', 'authorization_code',
   'api_key', 'apikey', 'x_api_key', 'private_key',
 ]);
-/** Names ending like these hold secrets too (`csrf_token`, `upstream_secret`, `admin_password`). */
-const SECRET_SUFFIX = /_(token|secret|password|api_key)$/;
+/** Names ending like these hold secrets too (`csrf_token`, `upstream_secret`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
+const SECRET_SUFFIX = /_(token|secret|password|passwd|key|credentials?)$/;
 
 /** Whether a field of this name holds a secret (decided by the whole name, not a substring). */
 export function isSecretField(name: string): boolean {
@@ -57,10 +57,12 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 // Every mcpgw_<kind>_ secret (personal tokens, client secrets) but not client ids, which are identifiers.
 const MCPGW_TOKEN = /\bmcpgw_(?!client_)[a-z]+_[A-Za-z0-9_-]{10,}/g;
+// Credentials in URL query strings (a backend URL like https://api.example.com/mcp?api_key=…).
+const QUERY_SECRET = /([?&](?:access_token|refresh_token|token|api_?key|apikey|key|secret|client_secret|password|code|code_verifier)=)[^&#\s"']+/gi;
 
-/** Removes bearer tokens, JWTs and mcpgw tokens from a string. */
+/** Removes bearer tokens, JWTs, mcpgw tokens and credentials in URL query strings from free text. */
 export function redactString(s: string): string {
-  return s.replace(BEARER, '$1 [redacted]').replace(JWT, '[redacted-jwt]').replace(MCPGW_TOKEN, '[redacted-token]');
+  return s.replace(BEARER, '$1 [redacted]').replace(JWT, '[redacted-jwt]').replace(MCPGW_TOKEN, '[redacted-token]').replace(QUERY_SECRET, '$1[redacted]');
 }
 
 /** Deep-copies a value with secret fields (by name) and token-looking strings redacted. */

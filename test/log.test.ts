@@ -60,7 +60,7 @@ describe('log', () => {
   });
 
   test('issue 9 item 5: redaction goes by the whole field name, not a substring of it', () => {
-    for (const name of ['authorization', 'Authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'token', 'access_token', 'refresh_token', 'csrf_token', 'client_secret', 'password', 'password_hash', 'code_verifier', 'api_key', 'X-Api-Key']) {
+    for (const name of ['authorization', 'Authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'token', 'access_token', 'refresh_token', 'csrf_token', 'client_secret', 'password', 'password_hash', 'code_verifier', 'api_key', 'X-Api-Key', 'GITHUB_TOKEN', 'OPENAI_API_KEY', 'AWS_SECRET_ACCESS_KEY', 'DB_PASSWORD', 'google_credentials']) {
       expect({ name, secret: isSecretField(name) }).toEqual({ name, secret: true });
     }
     for (const name of ['client_id', 'grant_id', 'session', 'code', 'tokens', 'token_count', 'log_id', 'tool', 'key', 'passwords_set']) {
@@ -74,6 +74,8 @@ describe('log', () => {
   test('issue 9 item 5: token-shaped strings in free text stay redacted, client ids do not', () => {
     expect(redactString('pat mcpgw_pat_ABCDEFGHIJKLMNOP and secret mcpgw_cs_ABCDEFGHIJKLMNOP')).toBe('pat [redacted-token] and secret [redacted-token]');
     expect(redactString('client mcpgw_client_ABCDEFGHIJKLMNOP')).toBe('client mcpgw_client_ABCDEFGHIJKLMNOP');
+    expect(redactString('GET https://api.example.com/mcp?api_key=sk-123&page=2 failed')).toBe('GET https://api.example.com/mcp?api_key=[redacted]&page=2 failed');
+    expect(redactString('https://x.test/cb?state=s1&code=abcdef#frag')).toBe('https://x.test/cb?state=s1&code=[redacted]#frag');
     const { lines, log } = capture(true);
     log.warn('upstream said Bearer abcdefghijkl', { error: 'failed with mcpgw_pat_ABCDEFGHIJKLMNOP' });
     expect(lines[0]).not.toContain('abcdefghijkl');
