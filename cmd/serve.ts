@@ -95,7 +95,7 @@ async function listen(config: Config, deps: Deps, version: string): Promise<{ ga
   return { gateway, listener, db };
 }
 
-const RESTART_KEYS = ['listen', 'public_url', 'data_dir', 'auth', 'http'] as const;
+const RESTART_KEYS = ['listen', 'public_url', 'data_dir', 'auth', 'http', 'metrics'] as const;
 
 function createReloader(path: string, initial: Config, gateway: Gateway, deps: Deps) {
   let current = initial;
