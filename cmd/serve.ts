@@ -27,6 +27,7 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
   // One gateway per data_dir, taken before anything else (issue 8 finding 7); the kernel drops it if we die.
   const lock = lockDataDir(config.data_dir, io);
   if (!lock) return 1;
+  deps.log.setFormat?.(config.log_format);
   let gateway: Gateway;
   let listener: ReturnType<typeof Bun.serve>;
   let db: Database;
@@ -145,7 +146,7 @@ function dbCheckInterval(env: Readonly<Record<string, string | undefined>>): num
   return Number.isInteger(ms) && ms >= 50 ? ms : 5000;
 }
 
-const RESTART_KEYS = ['listen', 'data_dir', 'auth', 'http'] as const;
+const RESTART_KEYS = ['listen', 'data_dir', 'auth', 'http', 'metrics'] as const;
 
 function createReloader(path: string, initial: Config, gateway: Gateway, deps: Deps) {
   let current = initial;
@@ -168,6 +169,7 @@ function createReloader(path: string, initial: Config, gateway: Gateway, deps: D
       if (comparable(next, key) !== comparable(current, key)) deps.log.warn('config change needs a restart to apply', { key });
     }
     deps.log.setLevel(next.log_level);
+    deps.log.setFormat?.(next.log_format);
     const diff = await gateway.reload(next);
     current = next;
     deps.log.info('config reloaded', { reason, ...diff });

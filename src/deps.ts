@@ -1,6 +1,7 @@
 /** @module The injected seams (clock, fetch, random, spawn, log, env); built once by systemDeps() in cmd/. */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createLogger, type Logger } from './log.ts';
+import { fstatSync } from 'node:fs';
+import { createLogger, isJournalStream, type Logger } from './log.ts';
 
 /** Milliseconds since the epoch; tests pass a manual clock. */
 export interface Clock {
@@ -41,8 +42,18 @@ export function systemDeps(overrides: Partial<Deps> = {}): Deps {
     fetch: globalThis.fetch.bind(globalThis),
     random: secureRandom,
     spawn: (command, args, options) => nodeSpawn(command, args, options),
-    log: createLogger({ json: !process.stdout.isTTY, write: (line) => process.stdout.write(line) }),
+    log: createLogger({ json: !process.stdout.isTTY, journald: stdoutIsJournal(process.env.JOURNAL_STREAM), write: (line) => process.stdout.write(line) }),
     env: process.env,
     ...overrides,
   };
+}
+
+/** Whether fd 1 is the stream systemd connected to journald (JOURNAL_STREAM names its device and inode). */
+function stdoutIsJournal(journalStream: string | undefined): boolean {
+  if (!journalStream) return false;
+  try {
+    return isJournalStream(journalStream, fstatSync(1, { bigint: true }));
+  } catch {
+    return false;
+  }
 }

@@ -9,6 +9,7 @@ import type { Deps } from './deps.ts';
 import { Aggregator, type BackendSpec, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import { createRoutes, type Authenticator, type GatewaySnapshot } from './http/routes.ts';
+import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { join } from 'node:path';
 import { createAuthServer, type Principal } from './oauth/server.ts';
 import type { Database } from './store/db.ts';
@@ -91,7 +92,7 @@ export const noAuth: Authenticator = {
 
 /** The caller's grant as the MCP layer sees it; sessions are bound to `key`. */
 export function grantOf(p: Principal): Grant {
-  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, grantId: p.grantId, backends: p.backends };
+  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, grantId: p.grantId, kind: p.kind, backends: p.backends };
 }
 
 /** Path of the SQLite database in data_dir. */
@@ -145,6 +146,13 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     backends: aggregator.pool.list().map((b) => b.status()),
     recent_calls: aggregator.recentCalls.slice(-10),
   });
+  // Metrics (issue 9 item 4): recorders hooked into the aggregator, the auth server and the route table.
+  const metrics = config.metrics.enabled ? createGatewayMetrics({ version: opts.version, maxToolLabels: config.metrics.max_tool_labels }) : undefined;
+  if (metrics) {
+    metrics.attach({ backends: () => aggregator.pool.list(), sessions: () => endpoint.sessionCount, streams: () => endpoint.stats });
+    aggregator.onCall = (c) => metrics.call({ backend: c.backend, tool: c.tool, outcome: c.outcome, durationMs: c.duration_ms });
+    aggregator.onBackendChanged = (b) => metrics.backendChanged(b);
+  }
   let auth: Authenticator = noAuth;
   let closeAuth = () => {};
   const mountAuth = async (url: string): Promise<void> => {
@@ -158,6 +166,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
       backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled),
       trustedProxies: config.http.trusted_proxies,
       deps,
+      onEvent: metrics && ((e) => metrics.authEvent(e)),
     });
     auth = {
       routes: (req, ip) => server.handle(req, ip),
@@ -185,7 +194,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     await mountAuth(publicUrl);
     deps.log.info('public_url changed', { public_url: publicUrl });
   };
-  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot, problems: opts.problems });
+  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot, problems: opts.problems, metrics });
   const handle: Gateway = {
     fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,

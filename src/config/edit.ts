@@ -210,7 +210,7 @@ function appendToMap(cd: ConfigDoc, map: YAMLMap, parentCol: number, key: string
 }
 
 /** Top-level keys in the order gateway.example.yaml documents them; a new one goes after the nearest earlier key present. */
-const TOP_LEVEL_ORDER = ['listen', 'public_url', 'data_dir', 'log_level', 'auth', 'http', 'naming', 'backend_defaults', 'backends'];
+const TOP_LEVEL_ORDER = ['listen', 'public_url', 'data_dir', 'log_level', 'log_format', 'auth', 'http', 'metrics', 'naming', 'backend_defaults', 'backends'];
 
 function afterPredecessor(text: string, items: AnyPair[], key: string): number | undefined {
   const rank = TOP_LEVEL_ORDER.indexOf(key);

@@ -294,8 +294,10 @@ export function createConfigSchema(ctx: SchemaContext) {
           return z.NEVER;
         }),
       log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      log_format: z.enum(['auto', 'text', 'json']).default('auto'),
       auth: authSchema.prefault({}),
       http: httpSchema.prefault({}),
+      metrics: z.strictObject({ enabled: bool.default(true), max_tool_labels: int(1, 100_000).default(500) }).prefault({}),
       naming: z
         .strictObject({ separator: str.regex(SEPARATOR, { error: 'must match ^[A-Za-z0-9_-]{1,3}$' }).default('_'), max_length: int(16, 64).default(64) })
         .prefault({}),

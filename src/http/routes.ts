@@ -4,6 +4,8 @@ import type { Deps } from '../deps.ts';
 import type { Aggregator, CallRecord, Grant } from '../mcp/aggregator.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
 import type { StreamStats } from '../mcp/streams.ts';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import { EXPOSITION_CONTENT_TYPE } from '../metrics/registry.ts';
 import { internalError, jsonError } from './respond.ts';
 
 /** What the admin socket's /status returns (the shape `mcpgw status --json` prints). */
@@ -35,18 +37,22 @@ export interface RouteDeps {
   snapshot: () => GatewaySnapshot;
   /** HOOK (state branch, issue 8 finding 6): problems that make /health `degraded` (e.g. the database file was deleted). */
   problems?: () => string[];
+  /** Counts every request and serves GET /metrics; absent when `metrics.enabled` is false. */
+  metrics?: GatewayMetrics;
 }
 
 /** Builds the request handler. */
 export function createRoutes(r: RouteDeps): (req: Request, clientIp: string) => Promise<Response> {
   return async (req, clientIp) => {
     r.inflight.count++;
+    let res: Response | undefined;
     try {
-      return await route(r, req, clientIp);
+      return (res = await route(r, req, clientIp));
     } catch (err) {
-      return internalError(err, r.deps.log, r.deps.random);
+      return (res = internalError(err, r.deps.log, r.deps.random));
     } finally {
       r.inflight.count--;
+      r.metrics?.request(new URL(req.url).pathname, req.method, res?.status ?? 500);
     }
   };
 }
@@ -72,6 +78,7 @@ async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Resp
     if (!auth.ok) return auth.response;
     return status(r, auth.grant);
   }
+  if (pathname === '/metrics' && r.metrics) return metricsEndpoint(r, r.metrics, req);
   const own = await r.auth.routes(req, clientIp);
   if (own) return own;
   return jsonError(404, 'not_found', `no route for ${req.method} ${pathname}`);
@@ -85,6 +92,21 @@ function health(r: RouteDeps): Response {
   const problems = r.problems?.() ?? [];
   const body = { status: down === 0 && problems.length === 0 ? 'ok' : 'degraded', backends: { up, down }, ...(problems.length > 0 ? { problems } : {}) };
   return Response.json(body, { headers: { 'cache-control': 'no-store' } });
+}
+
+/**
+ * GET /metrics: Prometheus text format for a personal token with every backend (or with auth.mode none).
+ * Metrics name every backend and tool and count every client's activity, so connectors' OAuth grants and
+ * personal tokens limited to some backends are refused; a full personal token can already call every tool.
+ */
+async function metricsEndpoint(r: RouteDeps, metrics: GatewayMetrics, req: Request): Promise<Response> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return jsonError(405, 'method_not_allowed', 'use GET /metrics', { allow: 'GET, HEAD' });
+  const auth = await r.auth.authenticate(req);
+  if (!auth.ok) return auth.response;
+  if (auth.grant.kind === 'oauth' || auth.grant.backends !== null) {
+    return jsonError(403, 'insufficient_scope', "metrics need a personal token with every backend: mcpgw tokens create --name prometheus");
+  }
+  return new Response(req.method === 'HEAD' ? null : metrics.expose(), { headers: { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' } });
 }
 
 /** GET /status: per-backend state and recent calls, for the backends the caller is granted. */

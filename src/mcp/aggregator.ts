@@ -30,6 +30,8 @@ export interface Grant {
   clientId?: string;
   /** The grant's id in the store, for revocation (absent with auth.mode none). */
   grantId?: string;
+  /** How the grant was made (absent with auth.mode none); /metrics is for personal tokens only. */
+  kind?: 'oauth' | 'personal';
   /** null = every backend. */
   backends: string[] | null;
 }
@@ -104,6 +106,9 @@ export class Aggregator {
   private coalesceTimer?: ReturnType<typeof setTimeout>;
   /** Minimum spacing of list_changed notifications per kind (issue 7 item 4). */
   listChangedSpacingMs = 250;
+  /** Observers (metrics): each finished tools/call, and each backend state or catalog change. */
+  onCall?: (rec: CallRecord) => void;
+  onBackendChanged?: (backend: Backend) => void;
 
   constructor(
     private naming: NamingOptions,
@@ -119,7 +124,11 @@ export class Aggregator {
       }
     }
     const hooks: BackendHooks = {
-      changed: () => this.rebuild(),
+      changed: (name) => {
+        const b = this.pool.get(name);
+        if (b) this.onBackendChanged?.(b);
+        this.rebuild();
+      },
       notification: (name, method, params) => this.fromBackend(name, method, params),
       serverRequest: (name, method, params, signal) => this.serverRequest(name, method, params, signal),
     };
@@ -287,6 +296,7 @@ export class Aggregator {
 
   private recordCall(rec: CallRecord): void {
     this.recentCalls.push(rec);
+    this.onCall?.(rec);
     if (this.recentCalls.length > RECENT_CALLS) this.recentCalls.shift();
     const now = this.deps.clock.now();
     this.callTimes.push(now);

@@ -57,6 +57,7 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
     return errorPage('Invalid request', err.description, newNonce(ctx));
   }
   if (param(form, 'action') === 'deny') {
+    ctx.events({ type: 'consent_denied', clientId: client.clientId });
     return redirectToClient(ctx, record.redirectUri, { error: 'access_denied', error_description: 'the owner denied access', state: record.state });
   }
   const again = (status: number, error: string, headers?: Record<string, string>) =>
@@ -77,12 +78,16 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
   } finally {
     ticket.finish(correct);
   }
-  if (!correct) return again(403, 'Wrong password.');
+  if (!correct) {
+    ctx.events({ type: 'password_failed', clientId: client.clientId });
+    return again(403, 'Wrong password.');
+  }
   const now = ctx.deps.clock.now();
   // Every current backend ticked means "all", which also covers backends added later (as the page says).
   const backends = offered.length === 0 || offered.every((b) => chosen.includes(b)) ? null : chosen;
   const code = issueCode(ctx, client, record, backends, now);
   ctx.deps.log.info('authorization approved', { client_id: client.clientId, backends: backends ?? 'all' });
+  ctx.events({ type: 'consent_granted', clientId: client.clientId });
   return redirectToClient(ctx, record.redirectUri, { code, state: record.state });
 }
 

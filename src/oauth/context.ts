@@ -2,6 +2,7 @@
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
 import type { ClientDirectory } from './clients.ts';
+import type { AuthEventSink } from './events.ts';
 import type { SigningKey } from './keys.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { Endpoints } from './metadata.ts';
@@ -19,4 +20,6 @@ export interface AuthContext {
   backendNames: () => string[];
   /** Tells the bearer check about revocations made here, so cached tokens stop working at once. */
   revocations: { grantsRevoked(grantIds: string[]): void; accessTokenRevoked(jti: string): void };
+  /** Registrations, consent outcomes, failed passwords, issued/refreshed/revoked tokens, reuse (metrics, audit). */
+  events: AuthEventSink;
 }

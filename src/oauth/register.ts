@@ -5,6 +5,7 @@ import { upsertClient, type TokenAuthMethod } from '../store/clients.ts';
 import { randomToken, sha256Hex } from '../store/secrets.ts';
 import { hitRateLimit } from '../store/throttle.ts';
 import { OAuthError } from './errors.ts';
+import type { AuthEventSink } from './events.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 import { mediaType, readBodyText } from './request.ts';
 import { oauthJson } from './respond.ts';
@@ -91,7 +92,7 @@ export function parseClientRegistration(body: unknown): { ok: true; value: Clien
 export async function handleRegister(
   req: Request,
   clientIp: string,
-  ctx: { db: Database; settings: AuthSettings; deps: Deps },
+  ctx: { db: Database; settings: AuthSettings; deps: Deps; events: AuthEventSink },
 ): Promise<Response> {
   const now = ctx.deps.clock.now();
   const limit = hitRateLimit(ctx.db, `register:${clientIp}`, now, HOUR, ctx.settings.registration.rate_limit);
@@ -114,7 +115,7 @@ export async function handleRegister(
   return oauthJson(registerClient(parsed.value, now, ctx), 201);
 }
 
-function registerClient(r: ClientRegistration, now: number, ctx: { db: Database; deps: Deps }): Record<string, unknown> {
+function registerClient(r: ClientRegistration, now: number, ctx: { db: Database; deps: Deps; events: AuthEventSink }): Record<string, unknown> {
   // Never an https:// prefix: those are CIMD client ids (spec-checklist [1.4]).
   const clientId = randomToken(ctx.deps.random, 16, 'mcpgw_client_');
   const secret = r.authMethod === 'none' ? undefined : randomToken(ctx.deps.random, 32, 'mcpgw_cs_');
@@ -130,6 +131,7 @@ function registerClient(r: ClientRegistration, now: number, ctx: { db: Database;
     createdAt: now,
   });
   ctx.deps.log.info('client registered', { client_id: clientId, client_name: r.clientName, method: r.authMethod });
+  ctx.events({ type: 'client_registered', clientId });
   return {
     client_id: clientId,
     client_id_issued_at: Math.floor(now / 1000),

@@ -24,7 +24,10 @@ export async function handleRevoke(req: Request, ctx: AuthContext): Promise<Resp
   const rt = getRefreshToken(ctx.db, sha256Hex(token));
   if (rt) {
     if (rt.clientId === client.clientId) {
-      if (revokeGrant(ctx.db, rt.grantId, now, 'revoked by client')) ctx.revocations.grantsRevoked([rt.grantId]);
+      if (revokeGrant(ctx.db, rt.grantId, now, 'revoked by client')) {
+        ctx.revocations.grantsRevoked([rt.grantId]);
+        ctx.events({ type: 'tokens_revoked', clientId: client.clientId, grantId: rt.grantId });
+      }
     } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
     return oauthEmpty();
   }
@@ -34,6 +37,7 @@ export async function handleRevoke(req: Request, ctx: AuthContext): Promise<Resp
     if (at.clientId === client.clientId) {
       revokeAccessToken(ctx.db, jti, now);
       ctx.revocations.accessTokenRevoked(jti);
+      ctx.events({ type: 'tokens_revoked', clientId: client.clientId, grantId: at.grant.id });
     } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
   }
   return oauthEmpty();

@@ -11,6 +11,7 @@ import { clientAddress, createTrustedProxies, DEFAULT_TRUSTED_PROXIES } from './
 import { createClientDirectory } from './clients.ts';
 import { handleConsent } from './consent.ts';
 import type { AuthContext } from './context.ts';
+import { authEventSink, type AuthEventSink } from './events.ts';
 import { OAuthError } from './errors.ts';
 import { errorPage } from './html.ts';
 import { jwksDocument, loadOrCreateSigningKey } from './keys.ts';
@@ -56,6 +57,8 @@ export interface AuthServerOptions {
   trustedProxies?: readonly string[];
   /** Tuning of the verified-token cache (tests shorten the intervals); defaults in auth/verifier.ts. */
   bearerCache?: VerifierOptions;
+  /** Told of each sign-in event (registration, consent, failed password, tokens issued/refreshed/revoked, reuse). */
+  onEvent?: AuthEventSink;
 }
 
 const SWEEP_INTERVAL = 10 * 60 * 1000;
@@ -101,6 +104,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     throttle: createLoginThrottle(db, settings.login, deps.clock, log),
     backendNames: opts.backendNames,
     revocations: verifier,
+    events: authEventSink(opts.onEvent),
   };
   const sweep = () => {
     try {

@@ -64,6 +64,7 @@ async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthCont
     // RFC 6749 §4.1.2 / OAuth 2.1 §4.1.3: a replayed code revokes what its first redemption issued.
     if (code.grantId && revokeGrant(ctx.db, code.grantId, now, 'authorization code reused')) ctx.revocations.grantsRevoked([code.grantId]);
     ctx.deps.log.warn('authorization code reused; grant revoked', { client_id: client.clientId, grant_id: code.grantId });
+    ctx.events({ type: 'token_reuse_detected', clientId: client.clientId, grantId: code.grantId });
     throw new OAuthError('invalid_grant', 'authorization code already used');
   }
   checkCode(code, tr, client, now, ctx);
@@ -87,6 +88,7 @@ async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthCont
     markClientUsed(ctx.db, client.clientId, now);
   }).immediate();
   ctx.deps.log.info('tokens issued', { client_id: client.clientId, grant_id: grant.id });
+  ctx.events({ type: 'tokens_issued', clientId: client.clientId, grantId: grant.id });
   return pair.respond();
 }
 
@@ -103,6 +105,7 @@ async function refresh(tr: RefreshRequest, client: ResolvedClient, ctx: AuthCont
     // Reuse after the grace window means two parties hold the token: end the whole family (spec-checklist [1.7]).
     if (revokeGrant(ctx.db, grant.id, now, 'refresh token reuse')) ctx.revocations.grantsRevoked([grant.id]);
     ctx.deps.log.warn('refresh token reused after grace window; grant revoked', { client_id: client.clientId, grant_id: grant.id });
+    ctx.events({ type: 'token_reuse_detected', clientId: client.clientId, grantId: grant.id });
     throw new OAuthError('invalid_grant', 'refresh token already used');
   }
   checkResource(tr.resource, grant.resource, ctx);
@@ -114,5 +117,6 @@ async function refresh(tr: RefreshRequest, client: ResolvedClient, ctx: AuthCont
     pair.record();
     markClientUsed(ctx.db, client.clientId, now);
   }).immediate();
+  ctx.events({ type: 'tokens_refreshed', clientId: client.clientId, grantId: grant.id });
   return pair.respond();
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { manualClock, secureRandom, type Deps } from '../../src/deps.ts';
 import type { VerifierOptions } from '../../src/auth/verifier.ts';
 import type { Logger } from '../../src/log.ts';
+import type { AuthEvent } from '../../src/oauth/events.ts';
 import { createAuthServer, type AuthServer } from '../../src/oauth/server.ts';
 import type { AuthSettings } from '../../src/oauth/settings.ts';
 import { openStore } from '../../src/store/db.ts';
@@ -77,6 +78,8 @@ export interface OAuthWorld extends AsyncDisposable {
   /** Mutable: what backendNames() returns. */
   backends: string[];
   logs: LogLine[];
+  /** Every event the auth server reported (onEvent), oldest first. */
+  events: AuthEvent[];
   deps: Deps;
   /** Closes the auth server and database and opens new ones on the same data_dir, like a process restart. */
   restart(): Promise<void>;
@@ -138,11 +141,12 @@ export async function startOAuthWorld(opts: WorldOptions = {}): Promise<OAuthWor
     settings,
     backends,
     logs,
+    events: [] as AuthEvent[],
     deps,
     db: openStore(dbPath),
   } as OAuthWorld;
   const start = async () => {
-    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, deps, bearerCache: opts.bearerCache });
+    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, deps, bearerCache: opts.bearerCache, onEvent: (e) => void world.events.push(e) });
     world.auth = auth;
   };
   await start();
