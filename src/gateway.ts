@@ -12,6 +12,7 @@ import { createRoutes, type Authenticator, type GatewaySnapshot } from './http/r
 import { join } from 'node:path';
 import { createAuthServer, type Principal } from './oauth/server.ts';
 import type { Database } from './store/db.ts';
+import { AuditLog } from './store/audit.ts';
 
 export type { GatewaySnapshot } from './http/routes.ts';
 
@@ -22,6 +23,8 @@ export interface Gateway {
   publicUrl: string;
   aggregator: Aggregator;
   endpoint: McpEndpoint;
+  /** The audit log writer (absent without a database). */
+  audit?: AuditLog;
   /** Applies a new config's backends, naming, password and public URL without dropping sessions. */
   reload(config: Config): Promise<{ added: string[]; removed: string[]; changed: string[] }>;
   /** Live state for `mcpgw status` and `backends list` (over the admin socket). */
@@ -87,7 +90,7 @@ export const noAuth: Authenticator = {
 
 /** The caller's grant as the MCP layer sees it; sessions are bound to `key`. */
 export function grantOf(p: Principal): Grant {
-  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, grantId: p.grantId, backends: p.backends };
+  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, clientName: p.clientName, grantId: p.grantId, backends: p.backends };
 }
 
 /** Path of the SQLite database in data_dir. */
@@ -98,7 +101,11 @@ export function databasePath(dataDir: string): string {
 /** Builds the gateway: backends connect in the background (never blocking), the route table is ready at once. */
 export async function createGateway(config: Config, deps: Deps, opts: GatewayOptions): Promise<Gateway> {
   const naming = { separator: config.naming.separator, maxLength: config.naming.max_length };
-  const aggregator = new Aggregator(naming, deps, deps.log, opts.db);
+  // Calls and sign-ins go to SQLite in batches (issue 9 item 1); closed (and flushed) last in close().
+  const audit = opts.db
+    ? new AuditLog(opts.db, { clock: deps.clock, log: deps.log, logArguments: config.audit.log_arguments, retentionMs: config.audit.retention })
+    : undefined;
+  const aggregator = new Aggregator(naming, deps, deps.log, opts.db, { audit });
   await aggregator.configure(backendSpecs(config), naming);
   let current = config;
   const inflight = { count: 0 };
@@ -143,6 +150,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
       backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled),
       trustedProxies: config.http.trusted_proxies,
       deps,
+      audit: audit && ((e) => audit.auth(e)),
     });
     auth = {
       routes: (req, ip) => server.handle(req, ip),
@@ -163,6 +171,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
     publicUrl,
     aggregator,
     endpoint,
+    audit,
     snapshot,
     async reload(next) {
       current = next;
@@ -179,6 +188,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
       await Bun.sleep(50);
       await aggregator.pool.close();
       closeAuth();
+      audit?.close();
     },
   };
 }

@@ -25,6 +25,11 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const MCPGW_TOKEN = /\bmcpgw_[a-z]+_[A-Za-z0-9_-]{10,}/g;
 
+/** True when a field name holds a secret (matched on the whole key); the audit log reuses it for tool arguments. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.test(key);
+}
+
 /** Removes bearer tokens, JWTs and mcpgw tokens from a string. */
 export function redactString(s: string): string {
   return s.replace(BEARER, '$1 [redacted]').replace(JWT, '[redacted-jwt]').replace(MCPGW_TOKEN, '[redacted-token]');

@@ -49,6 +49,8 @@ export interface BackendOptions extends TransportSpec {
 export interface BackendHooks {
   /** Catalog or state changed. */
   changed(name: string): void;
+  /** The backend went up, or a connection (or a connect attempt) failed; with the reason (for the audit log). */
+  stateChanged?(name: string, state: BackendState, reason?: string): void;
   /** A notification the gateway relays to clients (resources/updated, message). */
   notification(name: string, method: string, params: Json | undefined): void;
   /** A server-to-client request (sampling, elicitation, roots) to route to a client. */
@@ -171,6 +173,7 @@ export class Backend {
     this.connectedAt = this.deps.clock.now();
     client.onclose = () => this.markDown(gen, new Error('connection closed'));
     this.log.info('backend up', { transport: kind, tools: catalog.tools.length, prompts: catalog.prompts.length, resources: catalog.resources.length });
+    this.hooks.stateChanged?.(this.name, 'up');
     this.hooks.changed(this.name);
   }
 
@@ -247,6 +250,7 @@ export class Backend {
     this.catalog = EMPTY;
     const delay = this.backoff();
     this.log.warn(wasUp ? 'backend down' : 'backend connect failed', { error: this.lastError, retry_in_ms: delay });
+    this.hooks.stateChanged?.(this.name, 'down', this.lastError);
     if (wasUp) this.hooks.changed(this.name);
     this.timer = setTimeout(() => void this.connect(), delay);
   }

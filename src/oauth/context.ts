@@ -1,6 +1,7 @@
 /** @module What every endpoint handler receives, built once by createAuthServer. */
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
+import type { AuthEventRecorder } from '../store/audit.ts';
 import type { ClientDirectory } from './clients.ts';
 import type { SigningKey } from './keys.ts';
 import type { LoginThrottle } from './login-throttle.ts';
@@ -19,4 +20,6 @@ export interface AuthContext {
   backendNames: () => string[];
   /** Tells the bearer check about revocations made here, so cached tokens stop working at once. */
   revocations: { grantsRevoked(grantIds: string[]): void; accessTokenRevoked(jti: string): void };
+  /** Records registration, consent, password, token and revocation events in the audit log. */
+  audit: AuthEventRecorder;
 }

@@ -25,6 +25,7 @@ export async function handleRevoke(req: Request, ctx: AuthContext): Promise<Resp
   if (rt) {
     if (rt.clientId === client.clientId) {
       if (revokeGrant(ctx.db, rt.grantId, now, 'revoked by client')) ctx.revocations.grantsRevoked([rt.grantId]);
+      ctx.audit({ event: 'token_revoked', clientId: client.clientId, grantId: rt.grantId, detail: { revoked: 'refresh token and its grant' } });
     } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
     return oauthEmpty();
   }
@@ -34,6 +35,7 @@ export async function handleRevoke(req: Request, ctx: AuthContext): Promise<Resp
     if (at.clientId === client.clientId) {
       revokeAccessToken(ctx.db, jti, now);
       ctx.revocations.accessTokenRevoked(jti);
+      ctx.audit({ event: 'token_revoked', clientId: client.clientId, grantId: at.grant.id, detail: { revoked: 'access token' } });
     } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
   }
   return oauthEmpty();
