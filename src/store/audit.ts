@@ -278,6 +278,8 @@ export interface AuditQuery {
   events?: string[];
   /** Only rows with a larger id (for --follow). */
   afterId?: number;
+  /** Only rows up to this id (for --follow: the newest id seen when the poll began, so no row is skipped). */
+  untilId?: number;
   /** The newest `limit` matching rows (returned oldest first). */
   limit: number;
 }
@@ -297,6 +299,7 @@ export function queryAudit(db: Database, q: AuditQuery): AuditRow[] {
   if (q.kinds?.length) add(`kind IN (${q.kinds.map(() => '?').join(',')})`, ...q.kinds);
   if (q.events?.length) add(`(kind <> 'auth' OR event IN (${q.events.map(() => '?').join(',')}))`, ...q.events);
   if (q.afterId !== undefined) add('id > ?', q.afterId);
+  if (q.untilId !== undefined) add('id <= ?', q.untilId);
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const limit = Math.max(1, Math.min(q.limit, 100_000));
   const sql =
