@@ -166,6 +166,7 @@ CREATE TABLE audit_log (
   detail TEXT
 );
 CREATE INDEX audit_log_time ON audit_log (time);
+CREATE INDEX audit_log_kind ON audit_log (kind, id);
 `,
   },
 ];

@@ -106,6 +106,14 @@ describe('mcpgw logs (issue 9 item 1)', () => {
     expect(firstLine(bad.stderr)).toBe("error: --since must be a duration like 1h or 7d, or an ISO time like 2026-01-31T12:00:00Z; got 'yesterday'");
   });
 
+  test('issue 9 item 6: mcpgw status (no terminal) shows the calls with their error and the backend history from the audit log', async () => {
+    const r = await runBinary(['status', '--config', configPath]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('↳ tool ghost does not exist');
+    expect(r.stdout).toMatch(/Backend history\nTIME\s+BACKEND\s+STATE\s+REASON\n\S+\s+alpha\s+✓ up/);
+    expect(r.stdout).toContain('Sign-in attempts\nno sign-in attempts recorded');
+  });
+
   test('--follow prints new events as they happen and ends on SIGINT with exit 0', async () => {
     const proc = Bun.spawn([BINARY, 'logs', '--follow', '--json', '--errors', '--limit', '1', '--interval', '100', '--config', configPath], { env: baseEnv(), stdout: 'pipe', stderr: 'pipe' });
     const killer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
