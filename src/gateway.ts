@@ -177,6 +177,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
       current = next;
       // The consent page reads the password hash per request, so `mcpgw passwd` applies without a restart.
       config.auth.password_hash = next.auth.password_hash;
+      audit?.configure({ logArguments: next.audit.log_arguments, retentionMs: next.audit.retention });
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
     },
     async close(graceMs = current.http.shutdown_grace) {

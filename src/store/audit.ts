@@ -165,17 +165,25 @@ export class AuditLog implements AuditSink {
   private readonly pruneTimer?: ReturnType<typeof setInterval>;
   private dropped = 0;
   private closed = false;
+  private readonly opts: AuditOptions;
 
   constructor(
     private readonly db: Database,
-    private readonly opts: AuditOptions,
+    options: AuditOptions,
   ) {
+    this.opts = { ...options };
     this.prune();
-    const every = opts.pruneMs ?? 10 * 60 * 1000;
+    const every = this.opts.pruneMs ?? 10 * 60 * 1000;
     if (every > 0) {
       this.pruneTimer = setInterval(() => this.prune(), every);
       this.pruneTimer.unref?.();
     }
+  }
+
+  /** Applies a reloaded config's `audit.log_arguments` and `audit.retention`. */
+  configure(o: { logArguments: boolean; retentionMs: number }): void {
+    this.opts.logArguments = o.logArguments;
+    this.opts.retentionMs = o.retentionMs;
   }
 
   /** Queues a tool call. */

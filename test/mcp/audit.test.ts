@@ -7,7 +7,10 @@ import { queryAudit, type AuditRow } from '../../src/store/audit.ts';
 import { BACKEND_PATH } from '../helpers/clients.ts';
 import { authorizeUrl, authParams, LOOPBACK_REDIRECT, obtainTokens, openConsent, pkce, postForm, registerPublicClient, submitConsent } from '../helpers/oauth-client.ts';
 import { passwordHash, type OAuthWorld } from '../helpers/oauth-world.ts';
-import { BASE, startWorld, type World } from '../helpers/world.ts';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../../src/config/load.ts';
+import { BASE, PORT, startWorld, type World } from '../helpers/world.ts';
 
 type Json = Record<string, unknown>;
 const alpha = { command: process.execPath, args: [BACKEND_PATH, '--name', 'alpha'] };
@@ -68,7 +71,7 @@ describe('audit log in the gateway (issue 9 item 1)', () => {
     expect(down.error).toBeTruthy();
   });
 
-  test('with audit.log_arguments the arguments are kept, secret fields redacted', async () => {
+  test('with audit.log_arguments the arguments are kept, secret fields redacted; a reload turns it on and off', async () => {
     await using w = await startWorld({ backends: { alpha }, audit: { log_arguments: true } });
     await w.up('alpha');
     const sid = await w.open();
@@ -76,6 +79,12 @@ describe('audit log in the gateway (issue 9 item 1)', () => {
     const [call] = rows(w).filter((r) => r.kind === 'call');
     expect((call.detail as { arguments: Json }).arguments).toEqual({ text: 'hi', password: '[redacted]' });
     expect(JSON.stringify(w.db.query('SELECT * FROM audit_log').all())).not.toContain('hunter2');
+
+    const off = parseConfigText(stringify({ listen: `127.0.0.1:${PORT}`, data_dir: join(w.dir, 'state'), auth: { mode: 'none' }, backends: { alpha }, audit: { log_arguments: false } }), join(w.dir, 'gateway.yaml'), process.env);
+    if (!off.ok) throw new Error('bad config');
+    await w.gw.reload(off.config);
+    await callTool(w, sid, 'alpha_echo', { text: 'after reload' });
+    expect(rows(w).filter((r) => r.kind === 'call').map((r) => r.detail === null)).toEqual([false, true]);
   });
 
   test('an OAuth sign-in is recorded step by step, and calls carry the client and grant', async () => {
