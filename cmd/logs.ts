@@ -45,7 +45,8 @@ export function headerLine(): string {
 export function rowLine(r: AuditRow): string {
   const what = r.kind === 'call' ? (r.tool ?? '') : r.event;
   const client = r.client_name ?? r.client_id ?? '-';
-  const detail = r.error ?? (r.detail ? JSON.stringify(r.detail) : '') + (r.ip ? `${r.detail ? ' ' : ''}from ${r.ip}` : '');
+  const context = Object.entries(r.detail ?? {}).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const detail = r.error ?? [...context, ...(r.ip ? [`from ${r.ip}`] : [])].join(' ');
   const cells = [r.time.slice(0, 19).replace('T', ' '), r.kind, what, r.outcome === 'ok' ? '✓ ok' : '✗ error', client, r.backend ?? '-', r.duration_ms === null ? '-' : `${r.duration_ms}ms`];
   return [...cells.map((c, i) => truncateText(c, COLUMNS[i][1]).padEnd(COLUMNS[i][1])), truncateText(detail, 200)].join('  ').trimEnd();
 }
