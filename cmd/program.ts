@@ -9,6 +9,7 @@ import { registerCompletion } from './completion.ts';
 import type { CliContext } from './context.ts';
 import { registerFunnel } from './funnel.ts';
 import { registerInit } from './init.ts';
+import { registerLogs } from './logs.ts';
 import { registerPasswd } from './passwd.ts';
 import { registerStatus } from './status.ts';
 import { registerSystemd } from './systemd.ts';
@@ -59,6 +60,7 @@ Signals: SIGHUP reloads the config (so does saving the file); SIGTERM/SIGINT sto
   registerTokens(program, ctx);
   registerAuth(program, ctx);
   registerStatus(program, ctx);
+  registerLogs(program, ctx);
   registerFunnel(program, ctx);
   registerSystemd(program, ctx);
   // last: it walks the finished command tree

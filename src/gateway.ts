@@ -13,6 +13,7 @@ import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { join } from 'node:path';
 import { createAuthServer, type Principal } from './oauth/server.ts';
 import type { Database } from './store/db.ts';
+import { AuditLog } from './store/audit.ts';
 
 export type { GatewaySnapshot } from './http/routes.ts';
 
@@ -23,6 +24,8 @@ export interface Gateway {
   publicUrl: string;
   aggregator: Aggregator;
   endpoint: McpEndpoint;
+  /** The audit log writer (absent without a database). */
+  audit?: AuditLog;
   /** Applies a new config's backends, naming, password and public URL without dropping sessions. */
   reload(config: Config): Promise<{ added: string[]; removed: string[]; changed: string[] }>;
   /** Live state for `mcpgw status` and `backends list` (over the admin socket). */
@@ -92,7 +95,7 @@ export const noAuth: Authenticator = {
 
 /** The caller's grant as the MCP layer sees it; sessions are bound to `key`. */
 export function grantOf(p: Principal): Grant {
-  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, grantId: p.grantId, kind: p.kind, backends: p.backends };
+  return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, clientName: p.clientName, grantId: p.grantId, kind: p.kind, backends: p.backends };
 }
 
 /** Path of the SQLite database in data_dir. */
@@ -103,18 +106,23 @@ export function databasePath(dataDir: string): string {
 /** Builds the gateway: backends connect in the background (never blocking), the route table is ready at once. */
 export async function createGateway(config: Config, deps: Deps, opts: GatewayOptions): Promise<Gateway> {
   const naming = { separator: config.naming.separator, maxLength: config.naming.max_length };
-  const aggregator = new Aggregator(naming, deps, deps.log, opts.db);
+  // Calls and sign-ins go to SQLite in batches (issue 9 item 1); closed (and flushed) last in close().
+  const audit = opts.db
+    ? new AuditLog(opts.db, { clock: deps.clock, log: deps.log, logArguments: config.audit.log_arguments, retentionMs: config.audit.retention })
+    : undefined;
+  const aggregator = new Aggregator(naming, deps, deps.log, opts.db, { audit });
   await aggregator.configure(backendSpecs(config), naming);
   try {
-    return await assemble(config, deps, opts, aggregator);
+    return await assemble(config, deps, opts, aggregator, audit);
   } catch (err) {
     // A start that fails after backends were spawned ends every child it spawned (issue 8 finding 8).
     await aggregator.pool.close().catch(() => {});
+    audit?.close();
     throw err;
   }
 }
 
-async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggregator: Aggregator): Promise<Gateway> {
+async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggregator: Aggregator, audit: AuditLog | undefined): Promise<Gateway> {
   let current = config;
   const inflight = { count: 0 };
   const startedAt = deps.clock.now();
@@ -167,6 +175,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
       trustedProxies: config.http.trusted_proxies,
       deps,
       onEvent: metrics && ((e) => metrics.authEvent(e)),
+      audit: audit && ((e) => audit.auth(e)),
     });
     auth = {
       routes: (req, ip) => server.handle(req, ip),
@@ -200,6 +209,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     publicUrl,
     aggregator,
     endpoint,
+    audit,
     snapshot,
     async reload(next) {
       const urlChanged = next.public_url !== current.public_url;
@@ -207,6 +217,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
       if (urlChanged) await applyPublicUrl(next);
       // The consent page reads the password hash per request, so `mcpgw passwd` applies without a restart.
       config.auth.password_hash = next.auth.password_hash;
+      audit?.configure({ logArguments: next.audit.log_arguments, retentionMs: next.audit.retention });
       return aggregator.configure(backendSpecs(next), { separator: next.naming.separator, maxLength: next.naming.max_length });
     },
     async close(graceMs = current.http.shutdown_grace) {
@@ -218,6 +229,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
       await Bun.sleep(50);
       await aggregator.pool.close();
       closeAuth();
+      audit?.close();
     },
   };
   return handle;

@@ -53,6 +53,9 @@ export function isSecretField(name: string): boolean {
   return SECRET_FIELDS.has(n) || SECRET_SUFFIX.test(n);
 }
 
+/** The same test under the name the audit log uses for tool arguments. */
+export const isSecretKey = isSecretField;
+
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 // Every mcpgw_<kind>_ secret (personal tokens, client secrets) but not client ids, which are identifiers.

@@ -55,6 +55,8 @@ export interface BackendOptions extends TransportSpec {
 export interface BackendHooks {
   /** Catalog or state changed. */
   changed(name: string): void;
+  /** The backend went up, or a connection (or a connect attempt) failed; with the reason (for the audit log). */
+  stateChanged?(name: string, state: BackendState, reason?: string): void;
   /** A notification the gateway relays to clients (resources/updated, message). */
   notification(name: string, method: string, params: Json | undefined): void;
   /** A server-to-client request (sampling, elicitation, roots) to route to a client. */
@@ -234,6 +236,7 @@ export class Backend {
       this.healthTimer.unref?.();
     }
     this.log.info('backend up', { transport: kind, protocol: this.protocolVersion, tools: catalog.tools.length, prompts: catalog.prompts.length, resources: catalog.resources.length });
+    this.hooks.stateChanged?.(this.name, 'up');
     this.hooks.changed(this.name);
   }
 
@@ -292,6 +295,7 @@ export class Backend {
     const delay = this.backoff();
     this.nextRetryAt = this.deps.clock.now() + delay;
     this.log.warn(wasUp ? 'backend down' : 'backend connect failed', { error: this.lastError, retry_in_ms: delay });
+    this.hooks.stateChanged?.(this.name, 'down', this.lastError);
     if (wasUp) this.hooks.changed(this.name);
     this.timer = setTimeout(() => void this.connect(), delay);
   }

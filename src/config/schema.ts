@@ -155,6 +155,12 @@ const authSchema = z.strictObject({
     .prefault({}),
 });
 
+/** `audit`: the SQLite audit log of calls and sign-ins (store/audit.ts). */
+const auditSchema = z.strictObject({
+  log_arguments: bool.default(false),
+  retention: durationOr('30d'),
+});
+
 const httpSchema = z.strictObject({
   allowed_origins: list(str.refine((v) => URL.canParse(v) && new URL(v).origin === v, { error: 'must be an origin like https://app.example.com (no path or trailing slash)' })),
   allowed_hosts: list(str.min(1)),
@@ -298,6 +304,7 @@ export function createConfigSchema(ctx: SchemaContext) {
       auth: authSchema.prefault({}),
       http: httpSchema.prefault({}),
       metrics: z.strictObject({ enabled: bool.default(true), max_tool_labels: int(1, 100_000).default(500) }).prefault({}),
+      audit: auditSchema.prefault({}),
       naming: z
         .strictObject({ separator: str.regex(SEPARATOR, { error: 'must match ^[A-Za-z0-9_-]{1,3}$' }).default('_'), max_length: int(16, 64).default(64) })
         .prefault({}),

@@ -13,6 +13,7 @@ import { ambiguousUriMessage, buildView, exposeContentUris, resolveUri, routeUri
 import { exposeUri, type NamingOptions } from './names.ts';
 import type { Database } from '../store/db.ts';
 import { deleteCatalogsExcept, loadCatalogs, saveCatalog, type StoredCatalog } from '../store/catalogs.ts';
+import type { AuditSink } from '../store/audit.ts';
 
 type Json = Record<string, unknown>;
 export type ListKind = 'tools' | 'prompts' | 'resources';
@@ -28,6 +29,8 @@ export interface Grant {
   /** Stable key of the caller (token subject + client id), for remembered client capabilities. */
   key: string;
   clientId?: string;
+  /** The client's display name, when the token carries it (for the audit log). */
+  clientName?: string;
   /** The grant's id in the store, for revocation (absent with auth.mode none). */
   grantId?: string;
   /** How the grant was made (absent with auth.mode none); /metrics is for personal tokens only. */
@@ -58,13 +61,24 @@ export interface CallContext {
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
-/** One finished tools/call, for `mcpgw status`. */
+/** One finished tools/call, for `mcpgw status` (and, with arguments and result, the audit log). */
 export interface CallRecord {
   time: string;
   tool: string;
   backend: string;
   duration_ms: number;
   outcome: 'ok' | 'error';
+  client_id?: string;
+  client_name?: string;
+  grant_id?: string;
+  /** What went wrong: the tool's error text, the backend's JSON-RPC error, or why the gateway could not forward. */
+  error?: string;
+}
+
+/** Optional collaborators of the aggregator. */
+export interface AggregatorOptions {
+  /** Receives every finished tools/call and each backend up/down change (batched into SQLite by store/audit.ts). */
+  audit?: AuditSink;
 }
 
 const RECENT_CALLS = 50;
@@ -91,6 +105,8 @@ export class Aggregator {
   /** The most recent tools/call outcomes, newest last. */
   readonly recentCalls: CallRecord[] = [];
   private readonly callTimes: number[] = [];
+  /** Each backend's last recorded up/down state, so a backend retrying while down is recorded once. */
+  private readonly lastStates = new Map<string, string>();
   /** Called after the view changed, with the kinds that changed (for modern subscription streams). */
   onListChanged?: (kinds: ListKind[]) => void;
   onResourceUpdated?: (uri: string) => void;
@@ -115,6 +131,7 @@ export class Aggregator {
     private readonly deps: Deps,
     private readonly log: Logger = deps.log,
     private readonly db?: Database,
+    private readonly options: AggregatorOptions = {},
   ) {
     if (db) {
       try {
@@ -129,6 +146,7 @@ export class Aggregator {
         if (b) this.onBackendChanged?.(b);
         this.rebuild();
       },
+      stateChanged: (name, state, reason) => this.backendStateChanged(name, state, reason),
       notification: (name, method, params) => this.fromBackend(name, method, params),
       serverRequest: (name, method, params, signal) => this.serverRequest(name, method, params, signal),
     };
@@ -206,6 +224,14 @@ export class Aggregator {
     if (this.db) this.persistSafely(() => saveCatalog(this.db!, name, rec));
   }
 
+  /** Records a backend going up or down (not every retry of a backend that stays down). */
+  private backendStateChanged(name: string, state: string, reason?: string): void {
+    if (state !== 'up' && state !== 'down') return;
+    if (this.lastStates.get(name) === state) return;
+    this.lastStates.set(name, state);
+    safe(() => this.options.audit?.backend({ backend: name, state, reason }));
+  }
+
   private persistSafely(fn: () => void): void {
     try {
       fn();
@@ -281,20 +307,30 @@ export class Aggregator {
     if (!route || !this.allowed(ctx.grant, route.backend)) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`);
     const started = this.deps.clock.now();
     let outcome: CallRecord['outcome'] = 'error';
+    let error: string | undefined = 'call ended without an answer';
+    let result: Json | undefined;
     try {
-      const result = await this.forward(route, 'tools/call', { ...params, name: route.original }, ctx);
+      result = await this.forward(route, 'tools/call', { ...params, name: route.original }, ctx);
       outcome = result.isError ? 'error' : 'ok';
+      error = result.isError ? toolErrorText(result) : undefined;
       const tag = tagOf(this.view, route.backend);
       return tag && Array.isArray(result.content) ? { ...result, content: exposeContentUris(result.content, tag) } : result;
     } catch (err) {
+      error = errorMessage(err);
       if (err instanceof GatewayError) return { content: [{ type: 'text', text: `mcpgw: ${err.message}` }], isError: true };
       throw err;
     } finally {
-      this.recordCall({ time: new Date(started).toISOString(), tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome });
+      const { grant } = ctx;
+      const rec: CallRecord = { time: new Date(started).toISOString(), tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome, client_id: grant.clientId, client_name: grant.clientName, grant_id: grant.grantId, error };
+      this.recordCall(rec, started, params.arguments, result);
     }
   }
 
-  private recordCall(rec: CallRecord): void {
+  private recordCall(rec: CallRecord, started: number, args: unknown, result: unknown): void {
+    if (rec.outcome === 'error') this.log.warn('tool call failed', { backend: rec.backend, tool: rec.tool, error: rec.error, duration_ms: rec.duration_ms, grant_id: rec.grant_id });
+    safe(() =>
+      this.options.audit?.call({ time: started, backend: rec.backend, tool: rec.tool, durationMs: rec.duration_ms, outcome: rec.outcome, error: rec.error, grantId: rec.grant_id, clientId: rec.client_id, clientName: rec.client_name, args, result }),
+    );
     this.recentCalls.push(rec);
     this.onCall?.(rec);
     if (this.recentCalls.length > RECENT_CALLS) this.recentCalls.shift();
@@ -503,6 +539,13 @@ function tagBackendError(err: unknown, backend: string): unknown {
 // The SDK prefixes messages with "MCP error <code>: "; the client would see it twice.
 function stripPrefix(message: string): string {
   return message.replace(/^MCP error -?\d+: /, '');
+}
+
+/** The text of an isError tool result (what the tool said went wrong), bounded. */
+function toolErrorText(result: Json): string {
+  const parts = Array.isArray(result.content) ? (result.content as Json[]).filter((c) => c?.type === 'text').map((c) => String(c.text)) : [];
+  const text = parts.join('\n').trim();
+  return (text || 'the tool reported an error without text').slice(0, 2000);
 }
 
 function firstLine(s?: string): string | undefined {

@@ -43,6 +43,7 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
   const binding = checkBinding(form, ctx);
   if (!binding.ok) {
     ctx.deps.log.warn('consent form refused', { ip: clientIp, reason: binding.why });
+    ctx.audit({ event: 'sign_in_refused', clientId: param(form, 'client_id'), ip: clientIp, error: binding.why });
     return errorPage('Request expired', binding.why, newNonce(ctx));
   }
   const { record, chosen } = binding;
@@ -56,8 +57,10 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
     if (!(err instanceof OAuthError)) throw err;
     return errorPage('Invalid request', err.description, newNonce(ctx));
   }
+  const who = { clientId: client.clientId, clientName: client.clientName, ip: clientIp };
   if (param(form, 'action') === 'deny') {
     ctx.events({ type: 'consent_denied', clientId: client.clientId });
+    ctx.audit({ event: 'consent_denied', ...who, error: 'the owner denied access' });
     return redirectToClient(ctx, record.redirectUri, { error: 'access_denied', error_description: 'the owner denied access', state: record.state });
   }
   const again = (status: number, error: string, headers?: Record<string, string>) =>
@@ -70,6 +73,7 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
   const ticket = await ctx.throttle.begin(clientIp);
   if (!ticket.allowed) {
     const why = ticket.scope === 'busy' ? 'Too many sign-in attempts at once.' : ticket.scope === 'global' ? 'Too many wrong passwords from many addresses.' : 'Too many wrong passwords.';
+    ctx.audit({ event: 'sign_in_refused', ...who, error: `${why} Back-off: ${formatWait(ticket.retryAfterMs)}.` });
     return again(429, `${why} Try again ${formatWait(ticket.retryAfterMs)}.`, { 'Retry-After': String(Math.ceil(ticket.retryAfterMs / 1000)) });
   }
   let correct = false;
@@ -80,6 +84,7 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
   }
   if (!correct) {
     ctx.events({ type: 'password_failed', clientId: client.clientId });
+    ctx.audit({ event: 'password_failed', ...who, error: 'wrong password' });
     return again(403, 'Wrong password.');
   }
   const now = ctx.deps.clock.now();
@@ -88,6 +93,7 @@ export async function handleConsent(form: Map<string, string[]>, clientIp: strin
   const code = issueCode(ctx, client, record, backends, now);
   ctx.deps.log.info('authorization approved', { client_id: client.clientId, backends: backends ?? 'all' });
   ctx.events({ type: 'consent_granted', clientId: client.clientId });
+  ctx.audit({ event: 'consent_granted', ...who, detail: { backends: backends ?? 'all' } });
   return redirectToClient(ctx, record.redirectUri, { code, state: record.state });
 }
 

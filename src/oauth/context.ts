@@ -1,6 +1,7 @@
 /** @module What every endpoint handler receives, built once by createAuthServer. */
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
+import type { AuthEventRecorder } from '../store/audit.ts';
 import type { ClientDirectory } from './clients.ts';
 import type { AuthEventSink } from './events.ts';
 import type { SigningKey } from './keys.ts';
@@ -22,4 +23,6 @@ export interface AuthContext {
   revocations: { grantsRevoked(grantIds: string[]): void; accessTokenRevoked(jti: string): void };
   /** Registrations, consent outcomes, failed passwords, issued/refreshed/revoked tokens, reuse (metrics, audit). */
   events: AuthEventSink;
+  /** Records registration, consent, password, token and revocation events in the audit log. */
+  audit: AuthEventRecorder;
 }

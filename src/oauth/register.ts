@@ -1,6 +1,7 @@
 /** @module /register: RFC 7591 dynamic client registration, rate-limited, secrets stored hashed. */
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
+import type { AuthEventRecorder } from '../store/audit.ts';
 import { upsertClient, type TokenAuthMethod } from '../store/clients.ts';
 import { randomToken, sha256Hex } from '../store/secrets.ts';
 import { hitRateLimit } from '../store/throttle.ts';
@@ -92,7 +93,7 @@ export function parseClientRegistration(body: unknown): { ok: true; value: Clien
 export async function handleRegister(
   req: Request,
   clientIp: string,
-  ctx: { db: Database; settings: AuthSettings; deps: Deps; events: AuthEventSink },
+  ctx: { db: Database; settings: AuthSettings; deps: Deps; events: AuthEventSink; audit?: AuthEventRecorder },
 ): Promise<Response> {
   const now = ctx.deps.clock.now();
   const limit = hitRateLimit(ctx.db, `register:${clientIp}`, now, HOUR, ctx.settings.registration.rate_limit);
@@ -112,7 +113,9 @@ export async function handleRegister(
   }
   const parsed = parseClientRegistration(body);
   if (!parsed.ok) throw new OAuthError(parsed.issues[0]!.code, parsed.issues.map((i) => i.message).join('; '));
-  return oauthJson(registerClient(parsed.value, now, ctx), 201);
+  const registered = registerClient(parsed.value, now, ctx);
+  ctx.audit?.({ event: 'client_registered', clientId: String(registered.client_id), clientName: parsed.value.clientName, ip: clientIp });
+  return oauthJson(registered, 201);
 }
 
 function registerClient(r: ClientRegistration, now: number, ctx: { db: Database; deps: Deps; events: AuthEventSink }): Record<string, unknown> {

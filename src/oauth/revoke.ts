@@ -28,6 +28,7 @@ export async function handleRevoke(req: Request, ctx: AuthContext): Promise<Resp
         ctx.revocations.grantsRevoked([rt.grantId]);
         ctx.events({ type: 'tokens_revoked', clientId: client.clientId, grantId: rt.grantId });
       }
+      ctx.audit({ event: 'token_revoked', clientId: client.clientId, grantId: rt.grantId, detail: { revoked: 'refresh token and its grant' } });
     } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
     return oauthEmpty();
   }
@@ -38,6 +39,7 @@ export async function handleRevoke(req: Request, ctx: AuthContext): Promise<Resp
       revokeAccessToken(ctx.db, jti, now);
       ctx.revocations.accessTokenRevoked(jti);
       ctx.events({ type: 'tokens_revoked', clientId: client.clientId, grantId: at.grant.id });
+      ctx.audit({ event: 'token_revoked', clientId: client.clientId, grantId: at.grant.id, detail: { revoked: 'access token' } });
     } else ctx.deps.log.warn('client tried to revoke another client\'s token', { client_id: client.clientId });
   }
   return oauthEmpty();

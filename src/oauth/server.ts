@@ -3,6 +3,7 @@ import type { Database } from 'bun:sqlite';
 import type { AuthResult, Principal } from '../auth/bearer.ts';
 import { createBearerVerifier, type RevokedListener, type VerifierOptions } from '../auth/verifier.ts';
 import type { Deps } from '../deps.ts';
+import type { AuthEventRecorder } from '../store/audit.ts';
 import { randomToken } from '../store/secrets.ts';
 import { sweepStore } from '../store/sweep.ts';
 import { handleAuthorizeRequest, newNonce } from './authorize.ts';
@@ -55,6 +56,8 @@ export interface AuthServerOptions {
   deps: Deps;
   /** `http.trusted_proxies`: peers whose X-Forwarded-For is believed; default loopback (DEFAULT_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
+  /** Records auth events in the audit log (issue 9 item 1); absent in tests that do not read it. */
+  audit?: AuthEventRecorder;
   /** Tuning of the verified-token cache (tests shorten the intervals); defaults in auth/verifier.ts. */
   bearerCache?: VerifierOptions;
   /** Told of each sign-in event (registration, consent, failed password, tokens issued/refreshed/revoked, reuse). */
@@ -105,6 +108,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     backendNames: opts.backendNames,
     revocations: verifier,
     events: authEventSink(opts.onEvent),
+    audit: auditSafely(opts.audit, log),
   };
   const sweep = () => {
     try {
@@ -126,6 +130,17 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
       clearInterval(timer);
       verifier.close();
     },
+  };
+}
+
+/** An audit recorder that never throws into a handler (or a no-op when there is none). */
+function auditSafely(record: AuthEventRecorder | undefined, log: Deps['log']): AuthEventRecorder {
+  return (e) => {
+    try {
+      record?.(e);
+    } catch (err) {
+      log.warn('could not record an auth event', { event: e.event, error: err });
+    }
   };
 }
 

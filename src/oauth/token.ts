@@ -10,7 +10,7 @@ import type { AuthContext } from './context.ts';
 import { OAuthError } from './errors.ts';
 import { prepareTokenPair, type TokenResponse } from './issue.ts';
 import { narrowScope, pkceMatches, resolveResource } from './params.ts';
-import { mediaType, parseForm, readBodyText } from './request.ts';
+import { mediaType, param, parseForm, readBodyText } from './request.ts';
 import { oauthJson } from './respond.ts';
 import { parseTokenRequest, type TokenRequest } from './token-request.ts';
 
@@ -30,12 +30,21 @@ export async function readTokenForm(req: Request): Promise<Map<string, string[]>
 
 /** Handles POST /token. */
 export async function handleToken(req: Request, ctx: AuthContext): Promise<Response> {
-  const form = await readTokenForm(req);
-  const tr = parseTokenRequest(form);
-  const creds = parseClientCredentials(req.headers, form);
-  const client = await authenticateClient(creds, ctx.clients.known(creds.clientId));
-  const body = tr.grantType === 'authorization_code' ? await redeemCode(tr, client, ctx) : await refresh(tr, client, ctx);
-  return oauthJson(body);
+  let clientId: string | undefined;
+  try {
+    const form = await readTokenForm(req);
+    clientId = param(form, 'client_id');
+    const tr = parseTokenRequest(form);
+    const creds = parseClientCredentials(req.headers, form);
+    clientId = creds.clientId;
+    const client = await authenticateClient(creds, ctx.clients.known(creds.clientId));
+    const body = tr.grantType === 'authorization_code' ? await redeemCode(tr, client, ctx) : await refresh(tr, client, ctx);
+    return oauthJson(body);
+  } catch (err) {
+    // The step where "OAuth completes and then the connector fails" shows up: keep the exact reason.
+    if (err instanceof OAuthError) ctx.audit({ event: 'token_failed', clientId, error: `${err.code}: ${err.description}` });
+    throw err;
+  }
 }
 
 function checkResource(raw: string | undefined, bound: string, ctx: AuthContext): void {
@@ -65,6 +74,7 @@ async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthCont
     if (code.grantId && revokeGrant(ctx.db, code.grantId, now, 'authorization code reused')) ctx.revocations.grantsRevoked([code.grantId]);
     ctx.deps.log.warn('authorization code reused; grant revoked', { client_id: client.clientId, grant_id: code.grantId });
     ctx.events({ type: 'token_reuse_detected', clientId: client.clientId, grantId: code.grantId });
+    ctx.audit({ event: 'code_reuse_detected', clientId: client.clientId, clientName: client.clientName, grantId: code.grantId, error: 'authorization code reused; grant revoked' });
     throw new OAuthError('invalid_grant', 'authorization code already used');
   }
   checkCode(code, tr, client, now, ctx);
@@ -89,6 +99,7 @@ async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthCont
   }).immediate();
   ctx.deps.log.info('tokens issued', { client_id: client.clientId, grant_id: grant.id });
   ctx.events({ type: 'tokens_issued', clientId: client.clientId, grantId: grant.id });
+  ctx.audit({ event: 'token_issued', clientId: client.clientId, clientName: client.clientName, grantId: grant.id });
   return pair.respond();
 }
 
@@ -106,6 +117,7 @@ async function refresh(tr: RefreshRequest, client: ResolvedClient, ctx: AuthCont
     if (revokeGrant(ctx.db, grant.id, now, 'refresh token reuse')) ctx.revocations.grantsRevoked([grant.id]);
     ctx.deps.log.warn('refresh token reused after grace window; grant revoked', { client_id: client.clientId, grant_id: grant.id });
     ctx.events({ type: 'token_reuse_detected', clientId: client.clientId, grantId: grant.id });
+    ctx.audit({ event: 'refresh_reuse_detected', clientId: client.clientId, clientName: grant.clientName, grantId: grant.id, error: 'refresh token reused after the grace window; grant revoked' });
     throw new OAuthError('invalid_grant', 'refresh token already used');
   }
   checkResource(tr.resource, grant.resource, ctx);
@@ -118,5 +130,6 @@ async function refresh(tr: RefreshRequest, client: ResolvedClient, ctx: AuthCont
     markClientUsed(ctx.db, client.clientId, now);
   }).immediate();
   ctx.events({ type: 'tokens_refreshed', clientId: client.clientId, grantId: grant.id });
+  ctx.audit({ event: 'token_refreshed', clientId: client.clientId, clientName: grant.clientName, grantId: grant.id });
   return pair.respond();
 }

@@ -146,4 +146,27 @@ CREATE TABLE login_known_addresses (
 );
 `,
   },
+  {
+    version: 4,
+    sql: `
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('call', 'auth', 'backend')),
+  event TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error')),
+  grant_id TEXT,
+  client_id TEXT,
+  client_name TEXT,
+  backend TEXT,
+  tool TEXT,
+  duration_ms INTEGER,
+  error TEXT,
+  ip TEXT,
+  detail TEXT
+);
+CREATE INDEX audit_log_time ON audit_log (time);
+CREATE INDEX audit_log_kind ON audit_log (kind, id);
+`,
+  },
 ];

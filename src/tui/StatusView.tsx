@@ -1,6 +1,6 @@
 /** @module The `mcpgw status` dashboard frame: a pure component, snapshot in, frame out. */
 import { Box, Text } from 'ink';
-import type { BackendState, BackendStatus, CallSummary, StatusSnapshot } from './events.ts';
+import type { BackendState, BackendStatus, BackendTransition, CallSummary, SignInSummary, StatusSnapshot } from './events.ts';
 
 export interface StatusViewProps {
   snapshot: StatusSnapshot;
@@ -17,6 +17,22 @@ const STATES: Record<BackendState, { glyph: string; color: string }> = {
 };
 
 const RECENT = 10;
+const HISTORY = 6;
+
+/** Sign-in events in plain words (the audit log's names are for scripts). */
+const SIGN_IN_WORDS: Record<string, string> = {
+  client_registered: 'registered',
+  consent_granted: 'approved',
+  consent_denied: 'denied by owner',
+  password_failed: 'wrong password',
+  sign_in_refused: 'refused',
+  token_issued: 'token issued',
+  token_refreshed: 'token refreshed',
+  token_failed: 'token refused',
+  code_reuse_detected: 'code reused',
+  refresh_reuse_detected: 'refresh reused',
+  token_revoked: 'revoked',
+};
 
 /** `42s`, `5m 3s`, `1h 2m`, `3d 4h`. */
 export function formatUptime(seconds: number): string {
@@ -41,6 +57,7 @@ function width(values: string[], header: string, cap: number): number {
   return Math.min(cap, Math.max(header.length, ...values.map((v) => v.length)));
 }
 
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 const pad = (s: string, w: number) => truncate(s, w).padEnd(w);
 const num = (n: number | string, w: number) => String(n).padStart(w);
 
@@ -79,26 +96,84 @@ function Backends({ backends, color }: { backends: BackendStatus[]; color: boole
   );
 }
 
+/** `✓ ok` / `✗ error`, padded to `w` (0: not padded, for a last column). */
+const outcomeText = (outcome: 'ok' | 'error', color: boolean, w = 7) => {
+  const word = outcome === 'ok' ? '✓ ok' : '✗ error';
+  return <Text color={color ? (outcome === 'ok' ? 'green' : 'red') : undefined}>{w > 0 ? pad(word, w) : word}</Text>;
+};
+
 function Calls({ calls, color }: { calls: CallSummary[]; color: boolean }) {
   const newest = calls.slice(-RECENT).reverse();
   if (newest.length === 0) return <Text>no calls yet</Text>;
-  const timeW = width(newest.map((c) => c.time), 'TIME', 12);
-  const toolW = width(newest.map((c) => c.tool), 'TOOL', 36);
-  const backW = width(newest.map((c) => c.backend), 'BACKEND', 24);
+  const timeW = width(newest.map((c) => c.time), 'TIME', 14);
+  const toolW = width(newest.map((c) => c.tool), 'TOOL', 32);
+  const backW = width(newest.map((c) => c.backend), 'BACKEND', 16);
+  const clientW = width(newest.map((c) => c.client ?? '-'), 'CLIENT', 20);
   return (
     <Box flexDirection="column">
-      <Text bold={color} wrap="truncate-end">{`${pad('TIME', timeW)}  ${pad('TOOL', toolW)}  ${pad('BACKEND', backW)}  ${num('DURATION', 8)}  OUTCOME`}</Text>
+      <Text bold={color} wrap="truncate-end">{`${pad('TIME', timeW)}  ${pad('TOOL', toolW)}  ${pad('BACKEND', backW)}  ${pad('CLIENT', clientW)}  ${num('DURATION', 8)}  OUTCOME`}</Text>
       {newest.map((c, i) => (
+        <Box key={i} flexDirection="column">
+          <Text wrap="truncate-end">
+            {`${pad(c.time, timeW)}  ${pad(c.tool, toolW)}  ${pad(c.backend, backW)}  ${pad(c.client ?? '-', clientW)}  ${num(`${Math.round(c.duration_ms)}ms`, 8)}  `}
+            {outcomeText(c.outcome, color, 0)}
+          </Text>
+          {/* The error gets its own line: it is what the operator came to read, so it must not be cut to a few characters. */}
+          {c.error ? (
+            <Text wrap="truncate-end" color={color ? 'red' : undefined}>
+              {`${' '.repeat(timeW + 2)}↳ ${oneLine(c.error)}`}
+            </Text>
+          ) : null}
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+function History({ history, color }: { history: BackendTransition[]; color: boolean }) {
+  const newest = history.slice(-HISTORY).reverse();
+  if (newest.length === 0) return <Text>no backend changes recorded</Text>;
+  const timeW = width(newest.map((h) => h.time), 'TIME', 14);
+  const nameW = width(newest.map((h) => h.backend), 'BACKEND', 24);
+  return (
+    <Box flexDirection="column">
+      <Text bold={color} wrap="truncate-end">{`${pad('TIME', timeW)}  ${pad('BACKEND', nameW)}  ${pad('STATE', 6)}  REASON`}</Text>
+      {newest.map((h, i) => {
+        const st = STATES[h.state];
+        return (
+          <Text key={i} wrap="truncate-end">
+            {`${pad(h.time, timeW)}  ${pad(h.backend, nameW)}  `}
+            <Text color={color ? st.color : undefined}>{pad(`${st.glyph} ${h.state}`, 6)}</Text>
+            {h.reason ? `  ${oneLine(h.reason)}` : ''}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+function SignIns({ signIns, color }: { signIns: SignInSummary[]; color: boolean }) {
+  const newest = signIns.slice(-HISTORY).reverse();
+  if (newest.length === 0) return <Text>no sign-in attempts recorded</Text>;
+  const timeW = width(newest.map((s) => s.time), 'TIME', 14);
+  const clientW = width(newest.map((s) => s.client), 'CLIENT', 24);
+  const words = newest.map((s) => SIGN_IN_WORDS[s.event] ?? s.event);
+  const eventW = width(words, 'EVENT', 16);
+  return (
+    <Box flexDirection="column">
+      <Text bold={color} wrap="truncate-end">{`${pad('TIME', timeW)}  ${pad('CLIENT', clientW)}  ${pad('EVENT', eventW)}  ${pad('OUTCOME', 7)}  DETAIL`}</Text>
+      {newest.map((s, i) => (
         <Text key={i} wrap="truncate-end">
-          {`${pad(c.time, timeW)}  ${pad(c.tool, toolW)}  ${pad(c.backend, backW)}  ${num(`${Math.round(c.duration_ms)}ms`, 8)}  `}
-          <Text color={color ? (c.outcome === 'ok' ? 'green' : 'red') : undefined}>{c.outcome === 'ok' ? '✓ ok' : '✗ error'}</Text>
+          {`${pad(s.time, timeW)}  ${pad(s.client, clientW)}  ${pad(words[i], eventW)}  `}
+          {outcomeText(s.outcome, color)}
+          {s.detail ? `  ${oneLine(s.detail)}` : ''}
         </Text>
       ))}
     </Box>
   );
 }
 
-/** The whole dashboard: header, backends table, the newest calls, and the key help line. */
+/** The whole dashboard: header, backends table, the newest calls, backend history and sign-in attempts (when read), and the key help line. */
 export function StatusView({ snapshot, color }: StatusViewProps) {
   return (
     <Box flexDirection="column">
@@ -109,6 +184,20 @@ export function StatusView({ snapshot, color }: StatusViewProps) {
       <Text bold={color}>Recent calls</Text>
       <Calls calls={snapshot.recent_calls} color={color} />
       <Text> </Text>
+      {snapshot.backend_history ? (
+        <>
+          <Text bold={color}>Backend history</Text>
+          <History history={snapshot.backend_history} color={color} />
+          <Text> </Text>
+        </>
+      ) : null}
+      {snapshot.sign_ins ? (
+        <>
+          <Text bold={color}>Sign-in attempts</Text>
+          <SignIns signIns={snapshot.sign_ins} color={color} />
+          <Text> </Text>
+        </>
+      ) : null}
       <Text dimColor={color}>q quit</Text>
     </Box>
   );

@@ -22,6 +22,28 @@ export interface CallSummary {
   backend: string;
   duration_ms: number;
   outcome: 'ok' | 'error';
+  /** Client name (or id) that made the call, when known. */
+  client?: string;
+  /** What went wrong, for failed calls. */
+  error?: string;
+}
+
+/** A backend going up or down, from the audit log; `time` preformatted. */
+export interface BackendTransition {
+  time: string;
+  backend: string;
+  state: 'up' | 'down';
+  reason?: string;
+}
+
+/** One sign-in step (registration, consent, password, token), from the audit log; `time` preformatted. */
+export interface SignInSummary {
+  time: string;
+  /** The audit event name, e.g. `password_failed`. */
+  event: string;
+  client: string;
+  outcome: 'ok' | 'error';
+  detail?: string;
 }
 
 /** Everything `mcpgw status` draws in one frame; `recent_calls` is oldest first (the view shows the newest 10, newest on top). */
@@ -32,4 +54,8 @@ export interface StatusSnapshot {
   calls_per_minute: number;
   backends: BackendStatus[];
   recent_calls: CallSummary[];
+  /** Backend up/down changes, oldest first (from the audit log, so they survive restarts); absent = not read. */
+  backend_history?: BackendTransition[];
+  /** Recent sign-in steps, oldest first (from the audit log); absent = not read. */
+  sign_ins?: SignInSummary[];
 }

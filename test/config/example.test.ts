@@ -34,6 +34,6 @@ describe('gateway.example.yaml', () => {
     if (!defaults.ok) throw new Error('defaults must validate');
     const d = defaults.value;
     expect({ ...c.auth, mode: d.auth.mode }).toEqual(d.auth);
-    expect([c.http, c.naming, c.backend_defaults, c.log_level]).toEqual([d.http, d.naming, d.backend_defaults, d.log_level]);
+    expect([c.http, c.naming, c.backend_defaults, c.log_level, c.audit]).toEqual([d.http, d.naming, d.backend_defaults, d.log_level, d.audit]);
   });
 });

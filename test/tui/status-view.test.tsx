@@ -20,7 +20,20 @@ const SNAPSHOT: StatusSnapshot = {
     backend: i % 3 === 2 ? 'erp' : 'everything',
     duration_ms: 10 * i + 3,
     outcome: i % 3 === 2 ? ('error' as const) : ('ok' as const),
+    client: i % 2 === 0 ? 'Claude' : 'Claude Code (laptop)',
+    error: i % 3 === 2 ? `backend 'erp' is down; last error: connect ECONNREFUSED 10.0.0.5:443 (call ${i})` : undefined,
   })),
+  backend_history: [
+    { time: '11-30 09:00', backend: 'erp', state: 'up' },
+    { time: '11:58:02', backend: 'erp', state: 'down', reason: 'connect ECONNREFUSED 10.0.0.5:443' },
+    { time: '11:58:40', backend: 'everything', state: 'up' },
+  ],
+  sign_ins: [
+    { time: '11:50:00', event: 'client_registered', client: 'Claude', outcome: 'ok', detail: 'from 100.64.0.7' },
+    { time: '11:50:09', event: 'password_failed', client: 'Claude', outcome: 'error', detail: 'wrong password from 100.64.0.7' },
+    { time: '11:50:20', event: 'consent_granted', client: 'Claude', outcome: 'ok', detail: 'backends: all from 100.64.0.7' },
+    { time: '11:50:21', event: 'token_failed', client: 'mcpgw_client_x', outcome: 'error', detail: 'invalid_grant: PKCE verification failed' },
+  ],
 };
 
 function frame(snapshot: StatusSnapshot, color = false): string {
@@ -37,6 +50,28 @@ describe('StatusView', () => {
 
   test('empty gateway: no backends, no calls', () => {
     expect(frame({ version: '0.1.0', uptime_s: 5, sessions: 1, calls_per_minute: 0, backends: [], recent_calls: [] })).toMatchSnapshot();
+  });
+
+  test('issue 9 item 6: empty audit log: the history sections say there is nothing yet', () => {
+    const f = frame({ version: '0.1.0', uptime_s: 5, sessions: 1, calls_per_minute: 0, backends: [], recent_calls: [], backend_history: [], sign_ins: [] });
+    expect(f).toContain('Backend history\nno backend changes recorded');
+    expect(f).toContain('Sign-in attempts\nno sign-in attempts recorded');
+  });
+
+  test('issue 9 item 6: calls show client and error; backend history shows transitions with reasons; sign-ins in plain words', () => {
+    const f = frame(SNAPSHOT);
+    const lines = f.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('12:00:11'));
+    expect(lines[at]).toMatch(/Claude Code \(laptop\)\s+113ms  ✗ error$/);
+    // The error is on its own line under the call, whole (it fits the width).
+    expect(lines[at + 1].trim()).toBe("↳ backend 'erp' is down; last error: connect ECONNREFUSED 10.0.0.5:443 (call 11)");
+    expect(lines[at + 2]).toMatch(/^12:00:10 .*✓ ok$/);
+    const history = f.slice(f.indexOf('Backend history'), f.indexOf('Sign-in attempts'));
+    expect(history).toMatch(/11:58:02\s+erp\s+✗ down\s+connect ECONNREFUSED 10\.0\.0\.5:443/);
+    expect(history.indexOf('11:58:40')).toBeLessThan(history.indexOf('11:58:02'));
+    const signIns = f.slice(f.indexOf('Sign-in attempts'));
+    expect(signIns).toMatch(/11:50:09\s+Claude\s+wrong password\s+✗ error\s+wrong password from 100\.64\.0\.7/);
+    expect(signIns).toMatch(/token refused\s+✗ error\s+invalid_grant: PKCE verification failed/);
   });
 
   test('every state is a glyph with a word; the newest 10 calls, newest first; footer', () => {
