@@ -1,4 +1,4 @@
-/** @module `mcpgw backends add|list|remove|show|test` (and `import`, in backends-import.ts): edits gateway.yaml (comments kept) and tells the running gateway. */
+/** @module `mcpgw backends add|list|remove|show|test` (`import` in backends-import.ts, `diff|approve` in backends-pins.ts): edits gateway.yaml (comments kept) and tells the running gateway. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { editConfigFile, editConfigText, removeBackend, setBackend, type ConfigDoc } from '../src/config/edit.ts';
@@ -13,6 +13,7 @@ import { formatTable, printError, truncateText } from './io.ts';
 import { confirm, ok, processInput, type PromptInput } from './passwd.ts';
 import { probeBackend } from './backend-probe.ts';
 import { registerBackendsImport } from './backends-import.ts';
+import { registerBackendsPins } from './backends-pins.ts';
 
 interface AddOptions {
   config?: string;
@@ -270,4 +271,5 @@ Examples:
     .addHelpText('after', '\nExamples:\n  mcpgw backends test erp')
     .action((name: string, o) => run(testBackend(name, o, ctx)));
   registerBackendsImport(backends, ctx, input);
+  registerBackendsPins(backends, ctx);
 }

@@ -61,6 +61,7 @@ export function backendSpecs(config: Config): BackendSpec[] {
       options: backendOptions(name, b, config),
       policy: { prefix: b.prefix, allow: b.tools.allow, deny: b.tools.deny, rename: b.tools.rename, descriptions: b.tools.descriptions },
       description: b.description,
+      pinning: b.pinning,
     }));
 }
 

@@ -146,4 +146,20 @@ CREATE TABLE login_known_addresses (
 );
 `,
   },
+  {
+    version: 4,
+    sql: `
+CREATE TABLE tool_pins (
+  backend TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  pinned_at INTEGER NOT NULL,
+  seen_hash TEXT,
+  seen_definition TEXT,
+  changed_at INTEGER,
+  PRIMARY KEY (backend, tool)
+);
+`,
+  },
 ];
