@@ -88,7 +88,7 @@ async function approve(name: string, tool: string | undefined, o: Options, ctx: 
     return approved.length === 0 ? -1 : 0;
   });
   if (r !== 0) return r === -1 ? 0 : r;
-  if (await adminRequest(dataDir, '/reload', 'POST')) io.err(ok(io, 'the running gateway re-read the pins; clients get list_changed'));
+  if (await adminRequest(dataDir, '/pins', 'POST')) io.err(ok(io, 'the running gateway re-read the pins; clients get list_changed'));
   else io.err("note: the gateway is not running here; 'mcpgw serve' reads the pins when it starts");
   return 0;
 }

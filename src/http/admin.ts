@@ -15,6 +15,8 @@ export interface AdminHandlers {
   status(): unknown;
   tools(): unknown;
   reload(): Promise<unknown>;
+  /** Re-reads the tool pins after `mcpgw backends approve` wrote them (issue 9 item 10). */
+  pins?(): unknown;
 }
 
 /** Listens on the socket; a stale socket file from a crashed run is replaced. */
@@ -28,6 +30,7 @@ export function startAdminSocket(path: string, handlers: AdminHandlers, log: Log
         if (pathname === '/status' && req.method === 'GET') return Response.json(handlers.status());
         if (pathname === '/tools' && req.method === 'GET') return Response.json(handlers.tools());
         if (pathname === '/reload' && req.method === 'POST') return Response.json(await handlers.reload());
+        if (pathname === '/pins' && req.method === 'POST' && handlers.pins) return Response.json(handlers.pins());
         return Response.json({ error: 'not_found' }, { status: 404 });
       } catch (err) {
         log.error('admin request failed', { path: pathname, error: err instanceof Error ? err.message : String(err) });

@@ -204,6 +204,13 @@ export class Aggregator {
     if (this.db) this.persistSafely(() => saveCatalog(this.db!, name, rec));
   }
 
+  /** Re-reads the tool pins (after `mcpgw backends approve` changed them) and rebuilds the view. */
+  reloadPins(): { tools: number } {
+    this.pinGeneration++;
+    this.rebuild();
+    return { tools: this.view.tools.length };
+  }
+
   /**
    * Tool pinning (issue 9 item 10): compares a backend's tools with their pins (pinning the new ones) once per
    * tools array and reload; a change seen for the first time is logged. Returns the changed tools.

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../../src/config/load.ts';
-import type { Config } from '../../src/config/schema.ts';
 import { systemDeps, type Deps } from '../../src/deps.ts';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
 import type { Logger } from '../../src/log.ts';
@@ -21,8 +20,6 @@ export const BASE = `http://127.0.0.1:${PORT}`;
 
 export interface World extends AsyncDisposable {
   gw: Gateway;
-  /** The parsed config the gateway started with (for gw.reload). */
-  config: Config;
   db: Database;
   dir: string;
   logs: Json[];
@@ -71,7 +68,6 @@ export async function startWorld(config: Json, opts: { db?: string; deps?: Parti
   };
   return {
     gw,
-    config: parsed.config,
     db,
     dir,
     logs,

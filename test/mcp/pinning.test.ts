@@ -60,7 +60,7 @@ describe('tool pinning (issue 9 item 10)', () => {
     expect(changedLog(w)).toMatchObject({ backend: 'alpha', tool: 'echo', action: 'withheld until approved' });
 
     expect(approvePins(w.db, 'alpha', 'echo', Date.now())).toEqual(['echo']);
-    await w.gw.reload(w.config);
+    w.gw.aggregator.reloadPins(); // what `mcpgw backends approve` asks the running gateway over the admin socket
     const back = (await toolNames(w)).find((t) => t.name === 'alpha_echo');
     expect(back?.description).toBe(RUG);
     expect(JSON.stringify((await w.rpc('tools/call', { name: 'alpha_echo', arguments: { text: 'again' } })).result)).toContain('again');
