@@ -142,6 +142,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
       db: opts.db,
       dataDir: config.data_dir,
       backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled),
+      backendDescriptions: () => Object.fromEntries(Object.entries(current.backends).flatMap(([n, b]) => (b.description ? [[n, b.description]] : []))),
       trustedProxies: config.http.trusted_proxies,
       deps,
     });
@@ -158,7 +159,7 @@ export async function createGateway(config: Config, deps: Deps, opts: GatewayOpt
     });
     closeAuth = () => (revoked(), server.close());
   }
-  const routes = createRoutes({ aggregator, endpoint, auth, deps, inflight, snapshot });
+  const routes = createRoutes({ aggregator, endpoint, auth, deps, inflight, snapshot, publicUrl });
   return {
     fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,

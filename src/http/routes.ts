@@ -5,6 +5,7 @@ import type { Aggregator, CallRecord, Grant } from '../mcp/aggregator.ts';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
 import type { StreamStats } from '../mcp/streams.ts';
 import { internalError, jsonError } from './respond.ts';
+import { rootPage } from './root-page.ts';
 
 /** What the admin socket's /status returns (the shape `mcpgw status --json` prints). */
 export interface GatewaySnapshot {
@@ -33,6 +34,8 @@ export interface RouteDeps {
   deps: Deps;
   inflight: { count: number };
   snapshot: () => GatewaySnapshot;
+  /** The public URL, for the root page's endpoint address (issue 9 item 9). */
+  publicUrl: string;
 }
 
 /** Builds the request handler. */
@@ -52,6 +55,7 @@ export function createRoutes(r: RouteDeps): (req: Request, clientIp: string) => 
 async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Response> {
   const { pathname } = new URL(req.url);
   if (pathname === '/health' && req.method === 'GET') return health(r);
+  if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) return rootPage(r.publicUrl, Buffer.from(r.deps.random(16)).toString('base64url'));
   if (pathname === '/mcp' || pathname === '/mcp/') {
     const endpoint = r.endpoint;
     // Preflights carry no credentials; everything else meets the bearer check before any other check (spec-checklist §1.1).

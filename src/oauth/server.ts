@@ -51,6 +51,8 @@ export interface AuthServerOptions {
   db: Database;
   dataDir: string;
   backendNames: () => string[];
+  /** Each backend's `description` from the config, for the consent page. */
+  backendDescriptions?: () => Record<string, string>;
   deps: Deps;
   /** `http.trusted_proxies`: peers whose X-Forwarded-For is believed; default loopback (DEFAULT_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
@@ -100,6 +102,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     clients: createClientDirectory(settings, db, cimd),
     throttle: createLoginThrottle(db, settings.login, deps.clock, log),
     backendNames: opts.backendNames,
+    backendDescriptions: opts.backendDescriptions,
     revocations: verifier,
   };
   const sweep = () => {
