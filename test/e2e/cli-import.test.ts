@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { runBinary } from '../helpers/cli.ts';
+import { BINARY, runBinary } from '../helpers/cli.ts';
+import { BACKEND_PATH, waitFor } from '../helpers/clients.ts';
+import { freePort } from '../helpers/everything.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 
 const FIXTURES = resolve(import.meta.dir, '../fixtures/import');
@@ -147,4 +149,27 @@ describe('backends import (issue 9 item 7)', () => {
     expect(missing.stderr.split('\n')[0]).toContain('--only names servers that');
     expect(readFileSync(w.config, 'utf8')).toBe(w.before);
   });
+
+  test('a running gateway reloads and serves the imported backend at once', async () => {
+    const w = world();
+    const port = freePort();
+    writeFileSync(w.config, w.before.replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`).replace('backends:', 'auth:\n  mode: none\nbackends:'));
+    const source = join(dirs[0], 'claude_desktop_config.json');
+    writeFileSync(source, JSON.stringify({ mcpServers: { alpha: { command: process.execPath, args: [BACKEND_PATH, '--name', 'alpha'] } } }));
+    const proc = Bun.spawn([BINARY, 'serve', '--config', w.config], { stdout: 'ignore', stderr: 'ignore' });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok, { timeoutMs: 15_000, what: 'gateway up' });
+      const r = await w.run(source, '--yes');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('the running gateway reloaded its config');
+      const list = async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+        return ((await res.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+      };
+      await waitFor(async () => (await list()).includes('alpha_echo'), { timeoutMs: 15_000, what: 'alpha_echo listed' });
+    } finally {
+      proc.kill('SIGTERM');
+      await proc.exited;
+    }
+  }, 60_000);
 });
