@@ -1,4 +1,4 @@
-/** @module `mcpgw backends add|list|remove|show|test`: edits gateway.yaml (comments kept) and tells the running gateway. */
+/** @module `mcpgw backends add|list|remove|show|test` (`import` in backends-import.ts, `diff|approve` in backends-pins.ts): edits gateway.yaml (comments kept) and tells the running gateway. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { editConfigFile, editConfigText, removeBackend, setBackend, type ConfigDoc } from '../src/config/edit.ts';
@@ -12,6 +12,8 @@ import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError, truncateText } from './io.ts';
 import { confirm, ok, processInput, type PromptInput } from './passwd.ts';
 import { probeBackend } from './backend-probe.ts';
+import { registerBackendsImport } from './backends-import.ts';
+import { registerBackendsPins } from './backends-pins.ts';
 
 interface AddOptions {
   config?: string;
@@ -268,4 +270,6 @@ Examples:
     .option('--json', 'print {"name","ok","transport","connect_ms","ping_ms","tools","prompts","resources","error"}')
     .addHelpText('after', '\nExamples:\n  mcpgw backends test erp')
     .action((name: string, o) => run(testBackend(name, o, ctx)));
+  registerBackendsImport(backends, ctx, input);
+  registerBackendsPins(backends, ctx);
 }

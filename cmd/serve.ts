@@ -47,7 +47,7 @@ export async function serve(opts: ServeOptions, io: CliIo, deps: Deps, version: 
   const reloader = createReloader(path, config, gateway, deps);
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
   const watcher = watchConfig(path, () => void reloader.reload('file change'));
-  const admin = startAdminSocket(adminSocketPath(config.data_dir), { status: () => gateway.snapshot(), tools: () => gateway.aggregator.toolTable(), reload: () => reloader.reload('mcpgw cli'), dbIdentity }, deps.log);
+  const admin = startAdminSocket(adminSocketPath(config.data_dir), { status: () => gateway.snapshot(), tools: () => gateway.aggregator.toolTable(), reload: () => reloader.reload('mcpgw cli'), dbIdentity, pins: () => gateway.aggregator.reloadPins() }, deps.log);
   if (config.auth.mode === 'oauth' && !config.auth.password_hash) deps.log.warn("no consent password set: connectors cannot sign in until you run 'mcpgw passwd'", { config: path });
   const url = `http://${listener.hostname?.includes(':') ? `[${listener.hostname}]` : listener.hostname}:${listener.port}`;
   deps.log.info('listening', { url, public_url: gateway.publicUrl, mcp: `${gateway.publicUrl}/mcp`, config: path, backends: Object.keys(config.backends).length, auth: config.auth.mode, version });

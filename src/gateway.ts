@@ -69,6 +69,7 @@ export function backendSpecs(config: Config): BackendSpec[] {
       options: backendOptions(name, b, config),
       policy: { prefix: b.prefix, allow: b.tools.allow, deny: b.tools.deny, rename: b.tools.rename, descriptions: b.tools.descriptions },
       description: b.description,
+      pinning: b.pinning,
     }));
 }
 
@@ -172,6 +173,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
       db: opts.db,
       dataDir: config.data_dir,
       backendNames: () => Object.keys(current.backends).filter((n) => current.backends[n].enabled),
+      backendDescriptions: () => Object.fromEntries(Object.entries(current.backends).flatMap(([n, b]) => (b.description ? [[n, b.description]] : []))),
       trustedProxies: config.http.trusted_proxies,
       deps,
       onEvent: metrics && ((e) => metrics.authEvent(e)),
@@ -203,7 +205,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     await mountAuth(publicUrl);
     deps.log.info('public_url changed', { public_url: publicUrl });
   };
-  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot, problems: opts.problems, metrics });
+  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot, problems: opts.problems, metrics, publicUrl: () => handle.publicUrl });
   const handle: Gateway = {
     fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,

@@ -192,6 +192,8 @@ interface BackendCommon {
   /** Namespace prefix for this backend's tools; defaults to the backend name; false means unprefixed. */
   prefix: string | false;
   description?: string;
+  /** Tool pinning (rug-pull defence): off, warn (log a changed tool), strict (also withhold it until approved). */
+  pinning: 'off' | 'warn' | 'strict';
   /** Per-call timeout in ms; absent means backend_defaults.timeout. */
   timeout?: number;
   /** Connect timeout in ms; absent means backend_defaults.connect_timeout. */
@@ -250,6 +252,7 @@ function createBackendSchema(ctx: SchemaContext) {
       enabled: bool.default(true),
       prefix: z.union([str.regex(PREFIX, { error: PREFIX_MESSAGE }), z.literal(false)], { error: PREFIX_MESSAGE }).optional(),
       description: str.optional(),
+      pinning: z.enum(['off', 'warn', 'strict']).default('warn'),
       tools: toolsSchema.prefault({}),
     })
     .superRefine(checkBackendShape, always);

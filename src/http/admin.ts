@@ -17,6 +17,8 @@ export interface AdminHandlers {
   reload(): Promise<unknown>;
   /** The database file the gateway has open (dev, inode), so CLI writes can confirm the gateway sees them. */
   dbIdentity?(): unknown;
+  /** Re-reads the tool pins after `mcpgw backends approve` wrote them (issue 9 item 10). */
+  pins?(): unknown;
 }
 
 /** Listens on the socket; a stale socket file from a crashed run is replaced (the data-dir lock ensures no live gateway owns it). */
@@ -34,6 +36,7 @@ export function startAdminSocket(path: string, handlers: AdminHandlers, log: Log
           const id = handlers.dbIdentity?.();
           return id === undefined ? Response.json({ error: 'no_database' }, { status: 404 }) : Response.json(id);
         }
+        if (pathname === '/pins' && req.method === 'POST' && handlers.pins) return Response.json(handlers.pins());
         return Response.json({ error: 'not_found' }, { status: 404 });
       } catch (err) {
         log.error('admin request failed', { path: pathname, error: err instanceof Error ? err.message : String(err) });

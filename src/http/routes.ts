@@ -7,6 +7,7 @@ import type { StreamStats } from '../mcp/streams.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { EXPOSITION_CONTENT_TYPE } from '../metrics/registry.ts';
 import { internalError, jsonError } from './respond.ts';
+import { rootPage } from './root-page.ts';
 
 /** What the admin socket's /status returns (the shape `mcpgw status --json` prints). */
 export interface GatewaySnapshot {
@@ -39,6 +40,8 @@ export interface RouteDeps {
   problems?: () => string[];
   /** Counts every request and serves GET /metrics; absent when `metrics.enabled` is false. */
   metrics?: GatewayMetrics;
+  /** The public URL (it may change on reload), for the root page's endpoint address (issue 9 item 9). */
+  publicUrl: () => string;
 }
 
 /** Builds the request handler. */
@@ -60,6 +63,7 @@ export function createRoutes(r: RouteDeps): (req: Request, clientIp: string) => 
 async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Response> {
   const { pathname } = new URL(req.url);
   if (pathname === '/health' && req.method === 'GET') return health(r);
+  if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) return rootPage(r.publicUrl(), Buffer.from(r.deps.random(16)).toString('base64url'));
   if (pathname === '/mcp' || pathname === '/mcp/') {
     const endpoint = r.endpoint;
     // Preflights carry no credentials; everything else meets the bearer check before any other check (spec-checklist §1.1).

@@ -14,6 +14,7 @@ import { exposeUri, type NamingOptions } from './names.ts';
 import type { Database } from '../store/db.ts';
 import { deleteCatalogsExcept, loadCatalogs, saveCatalog, type StoredCatalog } from '../store/catalogs.ts';
 import type { AuditSink } from '../store/audit.ts';
+import { changedParts, checkPins, type PinChange } from '../store/pins.ts';
 
 type Json = Record<string, unknown>;
 export type ListKind = 'tools' | 'prompts' | 'resources';
@@ -88,6 +89,8 @@ export interface BackendSpec {
   options: BackendOptions;
   policy: ExposurePolicy;
   description?: string;
+  /** Tool pinning (issue 9 item 10); absent = off. */
+  pinning?: 'off' | 'warn' | 'strict';
 }
 
 const CAPABILITY_FOR: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
@@ -120,6 +123,9 @@ export class Aggregator {
   /** The change number when each session joined: it hears only of changes after that. */
   private readonly sinkSince = new WeakMap<SessionSink, number>();
   private coalesceTimer?: ReturnType<typeof setTimeout>;
+  /** Pin check results per backend, valid for one tools array and one configure() generation. */
+  private pinResults = new Map<string, { tools: Json[]; generation: number; changes: Map<string, PinChange> }>();
+  private pinGeneration = 0;
   /** Minimum spacing of list_changed notifications per kind (issue 7 item 4). */
   listChangedSpacingMs = 250;
   /** Observers (metrics): each finished tools/call, and each backend state or catalog change. */
@@ -158,6 +164,8 @@ export class Aggregator {
   async configure(specs: BackendSpec[], naming: NamingOptions): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     this.specs = new Map(specs.map((s) => [s.options.name, s]));
     this.naming = naming;
+    // A reload (also the one `mcpgw backends approve` asks for) re-reads the pins.
+    this.pinGeneration++;
     for (const name of [...this.known.keys()]) if (!this.specs.has(name)) this.known.delete(name);
     if (this.db) this.persistSafely(() => deleteCatalogsExcept(this.db!, [...this.specs.keys()]));
     const diff = await this.pool.apply(specs.map((s) => s.options));
@@ -172,14 +180,22 @@ export class Aggregator {
    */
   rebuild(): void {
     const catalogs: BackendCatalog[] = [];
+    const pinChanges = new Map<string, Map<string, PinChange>>();
     for (const b of this.pool.list()) {
       const spec = this.specs.get(b.name);
       if (!spec || b.state === 'disabled') continue;
       if (b.state === 'up') this.remember(b.name, b);
       const known = this.known.get(b.name);
-      if (known) catalogs.push({ name: b.name, policy: spec.policy, ...known.catalog });
+      if (!known) continue;
+      catalogs.push({ name: b.name, policy: spec.policy, ...known.catalog });
+      if (spec.pinning === 'strict') pinChanges.set(b.name, this.checkPinned(b.name, spec, known.catalog.tools));
+      else if (spec.pinning === 'warn') this.checkPinned(b.name, spec, known.catalog.tools);
     }
-    this.view = buildView(catalogs, this.naming);
+    const withhold = (backend: string, tool: string) => {
+      const change = pinChanges.get(backend)?.get(tool);
+      return change && withheldReason(backend, tool, change);
+    };
+    this.view = buildView(catalogs, this.naming, { withhold });
     this.serialized = new Map();
     for (const c of this.view.collisions) {
       this.log.warn('name collision resolved', { name: c.name, kept_backend: c.kept.backend, kept_tool: c.kept.original, renamed_backend: c.renamed.backend, renamed_tool: c.renamed.original, exposed: c.renamed.exposed });
@@ -230,6 +246,43 @@ export class Aggregator {
     if (this.lastStates.get(name) === state) return;
     this.lastStates.set(name, state);
     safe(() => this.options.audit?.backend({ backend: name, state, reason }));
+  }
+
+  /** Re-reads the tool pins (after `mcpgw backends approve` changed them) and rebuilds the view. */
+  reloadPins(): { tools: number } {
+    this.pinGeneration++;
+    this.rebuild();
+    return { tools: this.view.tools.length };
+  }
+
+  /**
+   * Tool pinning (issue 9 item 10): compares a backend's tools with their pins (pinning the new ones) once per
+   * tools array and reload; a change seen for the first time is logged. Returns the changed tools.
+   */
+  private checkPinned(name: string, spec: BackendSpec, tools: Json[]): Map<string, PinChange> {
+    const cached = this.pinResults.get(name);
+    if (cached && cached.tools === tools && cached.generation === this.pinGeneration) return cached.changes;
+    const changes = new Map<string, PinChange>();
+    if (!this.db) return changes;
+    try {
+      for (const c of checkPins(this.db, name, tools, this.deps.clock.now())) {
+        changes.set(c.tool, c);
+        if (!c.fresh) continue;
+        this.log.warn('tool definition changed since it was pinned', {
+          backend: name,
+          tool: c.tool,
+          changed: changedParts(c.pin.pinned, c.pin.seen!).join(','),
+          pinned_hash: c.pin.pinned.hash,
+          new_hash: c.pin.seen!.hash,
+          pinning: spec.pinning,
+          action: spec.pinning === 'strict' ? 'withheld until approved' : 'still listed',
+        });
+      }
+    } catch (err) {
+      this.log.warn('could not check tool pins', { backend: name, error: errorMessage(err) });
+    }
+    this.pinResults.set(name, { tools, generation: this.pinGeneration, changes });
+    return changes;
   }
 
   private persistSafely(fn: () => void): void {
@@ -304,6 +357,8 @@ export class Aggregator {
   async callTool(params: Json, ctx: CallContext): Promise<Json> {
     const name = String(params.name ?? '');
     const route = this.view.toolRoutes.get(name);
+    const withheld = route ? undefined : this.view.withheld.get(name);
+    if (withheld && this.allowed(ctx.grant, withheld.route.backend)) return { content: [{ type: 'text', text: `mcpgw: tool ${name} is withheld: ${withheld.reason}` }], isError: true };
     if (!route || !this.allowed(ctx.grant, route.backend)) throw new RpcError(INVALID_PARAMS, `Unknown tool: ${name}`);
     const started = this.deps.clock.now();
     let outcome: CallRecord['outcome'] = 'error';
@@ -513,6 +568,12 @@ export class Aggregator {
       }
     }
   }
+}
+
+/** Why a changed tool is withheld, in words a client's user can pass on to the operator. */
+function withheldReason(backend: string, tool: string, change: PinChange): string {
+  const parts = changedParts(change.pin.pinned, change.pin.seen!).map((p) => (p === 'input_schema' ? 'input schema' : p));
+  return `its ${parts.join(' and ') || 'definition'} changed since it was pinned, and backend '${backend}' has pinning: strict; the gateway operator can review the change with 'mcpgw backends diff ${backend}' and allow it with 'mcpgw backends approve ${backend} ${tool}'`;
 }
 
 /** The error for a call to a backend that is down or still connecting: its name, last error and next retry. */

@@ -62,6 +62,13 @@ export interface View {
   /** Backends without a prefix, sorted. */
   unprefixed: string[];
   collisions: NameCollision[];
+  /** Tools kept from clients (exposed name -> route and the reason), e.g. changed since pinned under `pinning: strict`. */
+  withheld: Map<string, { route: Route; reason: string }>;
+}
+
+/** Options of buildView; `withhold` returns a reason to keep a backend's tool (by original name) from clients. */
+export interface ViewOptions {
+  withhold?: (backend: string, tool: string) => string | undefined;
 }
 
 /** How a URI a client sent resolves: one route, several candidate backends, or nothing. */
@@ -83,8 +90,11 @@ export function toolAllowed(policy: ExposurePolicy, name: string): boolean {
   return !policy.deny.some((g) => globMatch(g, name));
 }
 
-/** Builds the view from every up backend's catalog. */
-export function buildView(backends: BackendCatalog[], naming: NamingOptions): View {
+/**
+ * Builds the view from every up backend's catalog. A withheld tool still takes part in naming (so that hiding
+ * it never renames another tool) but is listed in `withheld` instead of `tools`/`toolRoutes`.
+ */
+export function buildView(backends: BackendCatalog[], naming: NamingOptions, opts: ViewOptions = {}): View {
   const tagList = tagTable(backends.map((b) => b.name));
   const toolReqs: (NameRequest & { item: Json })[] = [];
   const promptReqs: (NameRequest & { item: Json })[] = [];
@@ -117,8 +127,14 @@ export function buildView(backends: BackendCatalog[], naming: NamingOptions): Vi
     matchers: [],
     unprefixed: [],
     collisions: [...tools.collisions, ...prompts.collisions],
+    withheld: new Map(),
   };
   for (const e of tools.entries) {
+    const reason = opts.withhold?.(e.backend, e.original);
+    if (reason !== undefined) {
+      view.withheld.set(e.exposed, { route: { backend: e.backend, original: e.original }, reason });
+      continue;
+    }
     const item = toolItems.get(`${e.backend}\u0000${e.original}`)!;
     const description = policyOf.get(e.backend)?.descriptions[e.original];
     view.tools.push({ backend: e.backend, item: { ...item, name: e.exposed, ...(description !== undefined ? { description } : {}), inputSchema: fixSchema(item.inputSchema) } });

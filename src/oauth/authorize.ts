@@ -85,6 +85,7 @@ export function showConsent(
       redirectIsLoopback: isLoopbackHost(new URL(req.redirectUri).hostname),
       scope: req.scope,
       backends,
+      descriptions: ctx.backendDescriptions?.() ?? {},
       checked: o.checked,
       error: o.error,
       hidden,

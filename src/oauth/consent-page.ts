@@ -11,6 +11,8 @@ export interface ConsentView {
   redirectIsLoopback: boolean;
   scope: string;
   backends: string[];
+  /** Backend name -> its `description` from the config (absent ones show the name only). */
+  descriptions?: Readonly<Record<string, string>>;
   checked: ReadonlySet<string>;
   error?: string;
   /** Hidden fields binding the POST to the server-side request record. */
@@ -38,9 +40,19 @@ function clientFacts(v: ConsentView): string {
 function backendFieldset(v: ConsentView): string {
   if (v.backends.length === 0) return '<p class="muted">No backends are configured yet; this grant will cover backends you add later.</p>';
   const boxes = v.backends
-    .map((b) => `<label><input type="checkbox" name="backend" value="${escapeHtml(b)}"${v.checked.has(b) ? ' checked' : ''}> ${escapeHtml(b)}</label>`)
+    .map((b) => {
+      const description = v.descriptions?.[b];
+      const about = description ? `<span class="about">${escapeHtml(description)}</span>` : '';
+      return `<label class="backend"><input type="checkbox" name="backend" value="${escapeHtml(b)}"${v.checked.has(b) ? ' checked' : ''}> <span><strong>${escapeHtml(b)}</strong>${about}</span></label>`;
+    })
     .join('');
   return `<fieldset><legend>Backends this connection may use</legend>${boxes}<p class="muted">Leaving every box ticked also grants backends you add later.</p></fieldset>`;
+}
+
+/** What approving lets the client do, in plain words (issue 9 item 9). */
+function capabilities(v: ConsentView): string {
+  const name = `<strong>${escapeHtml(v.clientName)}</strong>`;
+  return `<p>If you allow it, ${name} can, as you and without asking again: list and call the tools, read the resources and use the prompts of the backends ticked below. It cannot change the gateway's settings or see other backends. It keeps this access until you revoke it with <code>mcpgw tokens revoke</code>, or until it goes unused for longer than its sign-in lasts.</p>`;
 }
 
 /** Renders the consent page HTML. */
@@ -54,7 +66,7 @@ export function renderConsentPage(v: ConsentView, nonce: string): string {
     .map(([k, val]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(val)}">`)
     .join('');
   // Allow comes first: pressing Enter in the password field submits the first button.
-  const body = `${clientFacts(v)}<p class="muted">Access: <code>${escapeHtml(v.scope)}</code></p>${error}
+  const body = `${clientFacts(v)}${capabilities(v)}<p class="muted">Access: <code>${escapeHtml(v.scope)}</code></p>${error}
 <form method="post" action="/authorize">${hidden}${backendFieldset(v)}
 <label for="password">Gateway owner password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus>

@@ -19,6 +19,8 @@ export interface AuthContext {
   clients: ClientDirectory;
   throttle: LoginThrottle;
   backendNames: () => string[];
+  /** Each backend's `description` from the config, shown on the consent page (issue 9 item 9). */
+  backendDescriptions?: () => Record<string, string>;
   /** Tells the bearer check about revocations made here, so cached tokens stop working at once. */
   revocations: { grantsRevoked(grantIds: string[]): void; accessTokenRevoked(jti: string): void };
   /** Registrations, consent outcomes, failed passwords, issued/refreshed/revoked tokens, reuse (metrics, audit). */

@@ -53,7 +53,8 @@ const STYLE = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2129}
 main{max-width:30rem;margin:0 auto;padding:1.25rem}section{background:#fff;border-radius:12px;padding:1.25rem;box-shadow:0 1px 3px #0002}
 h1{font-size:1.3rem;margin:0 0 .75rem}p{margin:.5rem 0}.muted{color:#5f6670;font-size:.9rem}.warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.5rem .75rem;border-radius:4px}
-.error{background:#fdecec;border-left:4px solid #d33;padding:.5rem .75rem;border-radius:4px}code{word-break:break-all;background:#eef0f3;padding:0 .25rem;border-radius:4px}
+.error{background:#fdecec;border-left:4px solid #d33;padding:.5rem .75rem;border-radius:4px}code{background:#eef0f3;padding:0 .25rem;border-radius:4px}
+h1,p,label,code,strong,legend{overflow-wrap:anywhere}label.backend{display:flex;gap:.5rem;align-items:flex-start}label.backend input{margin-top:.3rem}.about{display:block;color:#5f6670;font-size:.9rem}
 fieldset{border:1px solid #d8dbe0;border-radius:8px;margin:1rem 0;padding:.5rem .75rem}label{display:block;padding:.35rem 0}
 input[type=password]{width:100%;font-size:1rem;padding:.6rem;border:1px solid #b9bec6;border-radius:8px}
 .buttons{display:flex;gap:.75rem;margin-top:1rem}button{flex:1;font-size:1rem;padding:.7rem;border-radius:8px;border:1px solid #b9bec6;background:#fff}

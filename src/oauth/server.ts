@@ -53,6 +53,8 @@ export interface AuthServerOptions {
   db: Database;
   dataDir: string;
   backendNames: () => string[];
+  /** Each backend's `description` from the config, for the consent page. */
+  backendDescriptions?: () => Record<string, string>;
   deps: Deps;
   /** `http.trusted_proxies`: peers whose X-Forwarded-For is believed; default loopback (DEFAULT_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
@@ -106,6 +108,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     clients: createClientDirectory(settings, db, cimd),
     throttle: createLoginThrottle(db, settings.login, deps.clock, log),
     backendNames: opts.backendNames,
+    backendDescriptions: opts.backendDescriptions,
     revocations: verifier,
     events: authEventSink(opts.onEvent),
     audit: auditSafely(opts.audit, log),

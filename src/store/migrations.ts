@@ -169,4 +169,20 @@ CREATE INDEX audit_log_time ON audit_log (time);
 CREATE INDEX audit_log_kind ON audit_log (kind, id);
 `,
   },
+  {
+    version: 5,
+    sql: `
+CREATE TABLE tool_pins (
+  backend TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  pinned_at INTEGER NOT NULL,
+  seen_hash TEXT,
+  seen_definition TEXT,
+  changed_at INTEGER,
+  PRIMARY KEY (backend, tool)
+);
+`,
+  },
 ];

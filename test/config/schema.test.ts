@@ -95,6 +95,7 @@ describe('validateConfig: defaults', () => {
       cwd: '/etc/mcpgw',
       enabled: true,
       prefix: 'files',
+      pinning: 'warn',
       tools: { allow: ['*'], deny: [], rename: {}, descriptions: {} },
     });
     expect(c.backends.rel).toMatchObject({ cwd: '/etc/mcpgw/sub' });

@@ -79,7 +79,7 @@ describe('operator CLI against a running gateway', () => {
   test('backends add: checks the connection, keeps every other byte, and the running gateway picks it up', async () => {
     const r = await cli('backends', 'add', 'alpha', '--', process.execPath, BACKEND_PATH, '--name', 'alpha');
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('connected over stdio: 15 tools');
+    expect(r.stderr).toContain('connected over stdio: 16 tools');
     expect(r.stderr).toContain("added backend 'alpha'");
     const after = readFileSync(gw.configPath, 'utf8');
     const trailer = '\n# trailing comment stays\n';
@@ -105,7 +105,7 @@ describe('operator CLI against a running gateway', () => {
     expect(list.code).toBe(0);
     const body = JSON.parse(list.stdout) as { source: string; backends: { name: string; state: string; tools: number; transport: string }[] };
     expect(body.source).toBe('gateway');
-    expect(body.backends.find((b) => b.name === 'alpha')).toMatchObject({ state: 'up', transport: 'stdio', tools: 15 });
+    expect(body.backends.find((b) => b.name === 'alpha')).toMatchObject({ state: 'up', transport: 'stdio', tools: 16 });
     const table = await cli('backends', 'list');
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+TRANSPORT\s+STATE/);
     expect(table.stdout).toContain('✓ up');

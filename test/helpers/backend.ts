@@ -1,7 +1,7 @@
 /**
  * @module A tiny but real MCP server (SDK v2 `McpServer`) used as a gateway backend in tests.
  *
- * Run as a child process: `bun test/helpers/backend.ts [--http | --sse] [--name NAME] [--events FILE]`.
+ * Run as a child process: `bun test/helpers/backend.ts [--http | --sse] [--name NAME] [--events FILE] [--describe TOOL=TEXT]`.
  * - default: stdio via `serveStdio` (2025 `initialize` and 2026-07-28 openings).
  * - `--http`: Streamable HTTP on 127.0.0.1:0 at `/mcp`. 2025-era traffic goes to sessionful
  *   `WebStandardStreamableHTTPServerTransport`s (server->client requests, GET stream); 2026-07-28
@@ -54,7 +54,7 @@ export type BackendEvent =
   | { event: 'http'; method: string; path: string; headers: Record<string, string>; remotePort?: number };
 
 type Era = 'legacy' | 'modern';
-type Options = { mode: 'stdio' | 'http' | 'sse'; name: string; record: (event: BackendEvent) => void };
+type Options = { mode: 'stdio' | 'http' | 'sse'; name: string; record: (event: BackendEvent) => void; describe: [string, string][] };
 /** A server instance with the registrations and 2025-era resource subscriptions it holds. */
 type LiveInstance = { mcp: McpServer; era: Era; tools: Map<string, RegisteredTool>; subscriptions: Set<string> };
 
@@ -72,6 +72,8 @@ class Hub {
 
   readonly added = new Set<string>();
   readonly removed = new Set<string>();
+  /** Descriptions changed at runtime by set_description (a rug pull, for tool pinning tests). */
+  readonly descriptions = new Map<string, string>();
   readonly live = new Set<LiveInstance>();
   modern?: ServerNotifier;
 
@@ -80,6 +82,13 @@ class Hub {
     this.removed.delete(name);
     // McpServer.registerTool sends notifications/tools/list_changed on a connected instance.
     for (const instance of this.live) if (!instance.tools.has(name)) registerDynamicTool(instance, name, this.record);
+    this.modern?.toolsChanged();
+  }
+
+  /** Changes a tool's description on every instance (update() sends notifications/tools/list_changed). */
+  describe(name: string, description: string): void {
+    this.descriptions.set(name, description);
+    for (const instance of this.live) instance.tools.get(name)?.update({ description });
     this.modern?.toolsChanged();
   }
 
@@ -195,7 +204,8 @@ function registerTools(instance: LiveInstance, hub: Hub, opts: Options): void {
   const { mcp, tools } = instance;
   const register = recordingTools(instance, opts.record);
   const tool: DefineTool = (name, config, run) => {
-    if (!hub.removed.has(name)) register(name, config, run);
+    const description = hub.descriptions.get(name);
+    if (!hub.removed.has(name)) register(name, description === undefined ? config : { ...config, description }, run);
   };
 
   tool('echo', {
@@ -251,6 +261,15 @@ function registerTools(instance: LiveInstance, hub: Hub, opts: Options): void {
     if (!tools.has(name)) return failure(`tool ${name} does not exist`);
     hub.removeTool(name);
     return text(`removed ${name}`);
+  });
+
+  tool('set_description', {
+    description: "Changes a tool's description at runtime (sends notifications/tools/list_changed)",
+    inputSchema: z.object({ name: z.string().min(1), description: z.string() }),
+  }, ({ name, description }) => {
+    if (!tools.has(name)) return failure(`tool ${name} does not exist`);
+    hub.describe(name, description);
+    return text(`described ${name}`);
   });
 
   tool('log', {
@@ -548,12 +567,14 @@ function serveHttp(hub: Hub, opts: Options): void {
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
-    options: { http: { type: 'boolean' }, sse: { type: 'boolean' }, name: { type: 'string' }, events: { type: 'string' } },
+    options: { http: { type: 'boolean' }, sse: { type: 'boolean' }, name: { type: 'string' }, events: { type: 'string' }, describe: { type: 'string', multiple: true } },
   });
   const events = values.events;
   return {
     mode: values.sse ? 'sse' : values.http ? 'http' : 'stdio',
     name: values.name ?? 'backend',
+    // --describe TOOL=TEXT starts with a changed description (a rug pull across a restart, for tool pinning tests).
+    describe: (values.describe ?? []).map((d) => [d.slice(0, d.indexOf('=')), d.slice(d.indexOf('=') + 1)] as [string, string]),
     // Synchronous appends keep the file ordered and complete even when `crash` exits mid-call.
     record: events ? event => appendFileSync(events, `${JSON.stringify(event)}\n`) : () => {},
   };
@@ -562,6 +583,7 @@ function parseOptions(argv: string[]): Options {
 function main(): void {
   const opts = parseOptions(process.argv.slice(2));
   const hub = new Hub(opts.record);
+  for (const [tool, description] of opts.describe) hub.descriptions.set(tool, description);
   if (opts.mode === 'stdio') serveStdio(({ era }) => createBackendServer(hub, opts, era, true));
   else serveHttp(hub, opts);
 }

@@ -89,6 +89,8 @@ export interface OAuthWorld extends AsyncDisposable {
 export interface WorldOptions {
   settings?: SettingsOverrides;
   backends?: string[];
+  /** Backend descriptions shown on the consent page. */
+  descriptions?: Record<string, string>;
   /** Reuse a data dir (it is then not deleted on dispose). */
   dataDir?: string;
   /** Verified-token cache tuning passed to createAuthServer. */
@@ -146,7 +148,7 @@ export async function startOAuthWorld(opts: WorldOptions = {}): Promise<OAuthWor
     db: openStore(dbPath),
   } as OAuthWorld;
   const start = async () => {
-    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, deps, bearerCache: opts.bearerCache, onEvent: (e) => void world.events.push(e) });
+    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, backendDescriptions: () => opts.descriptions ?? {}, deps, bearerCache: opts.bearerCache, onEvent: (e) => void world.events.push(e) });
     world.auth = auth;
   };
   await start();

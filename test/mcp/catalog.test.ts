@@ -93,3 +93,14 @@ describe('URI template matching (RFC 6570 operators as wildcards)', () => {
     expect(templateRegExp(`test://${'x'.repeat(3000)}`)).toBeUndefined();
   });
 });
+
+describe('buildView withhold (issue 9 item 10)', () => {
+  const policy = { prefix: 'a' as const, deny: [], rename: {}, descriptions: {} };
+  const tools = [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'add', inputSchema: { type: 'object' } }];
+  test('a withheld tool is neither listed nor routed, keeps its exposed name in `withheld` with the reason', () => {
+    const view = buildView([{ name: 'a', policy, tools, prompts: [], resources: [], templates: [] }], { separator: '_', maxLength: 64 }, { withhold: (b, t) => (b === 'a' && t === 'echo' ? 'changed' : undefined) });
+    expect(view.tools.map((t) => t.item.name)).toEqual(['a_add']);
+    expect(view.toolRoutes.has('a_echo')).toBe(false);
+    expect(view.withheld.get('a_echo')).toEqual({ route: { backend: 'a', original: 'echo' }, reason: 'changed' });
+  });
+});

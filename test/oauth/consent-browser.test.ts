@@ -64,3 +64,31 @@ describe('consent page in Chromium', () => {
     expect(claims.backends).toEqual(['github', 'notes']);
   });
 });
+
+describe('consent page on a phone (issue 9 item 9)', () => {
+  test('a 320 px viewport: long client name and redirect host wrap (no sideways scroll), descriptions and what the client may do are shown', async () => {
+    expect(existsSync(CHROMIUM)).toBe(true);
+    const descriptions = { github: 'Issues and pull requests of my repositories', notes: 'My Obsidian vault, read and write' };
+    await using w = await startOAuthWorld({ backends: ['github', 'notes', 'weather'], descriptions });
+    const longHost = 'connectors-callback-handler-for-a-very-long-named-tenant.internal-apps.example-company.com';
+    const clientId = await registerPublicClient(w, `https://${longHost}/oauth/callback`, 'AVeryLongClientNameWithoutAnySpacesThatWouldOverflowAPhoneScreen');
+    const { challenge } = pkce();
+    const url = authorizeUrl(w, { ...authParams(w, clientId, challenge), redirect_uri: `https://${longHost}/oauth/callback` });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 320, height: 900 }, isMobile: true, deviceScaleFactor: 1 });
+      await page.goto(url);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow).toBe(0);
+      const text = await page.innerText('main');
+      expect(text).toContain('Issues and pull requests of my repositories');
+      expect(text).toContain('My Obsidian vault, read and write');
+      expect(text).toContain('call the tools, read the resources and use the prompts of the backends ticked below');
+      expect(text).toContain(longHost);
+      // A screenshot to look at: MCPGW_SCREENSHOT=/tmp/consent.png bun test test/oauth/consent-browser.test.ts
+      if (process.env.MCPGW_SCREENSHOT) await page.screenshot({ path: process.env.MCPGW_SCREENSHOT, fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+});
