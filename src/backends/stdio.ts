@@ -154,9 +154,20 @@ export class StdioWire implements Wire {
     if (this.queued > this.limits.maxMessageBytes) throw new Error(`backend is not reading its stdin (${this.queued} bytes queued)`);
     const line = JSON.stringify(msg) + '\n';
     this.queued += line.length;
-    this.queue.push(line.length);
-    stdin.write(line, this.written);
+    // Messages sent in the same tick go out in one write (many concurrent calls cost one syscall, not one each).
+    if (this.batch === '') queueMicrotask(this.flush);
+    this.batch += line;
   }
+
+  private batch = '';
+  private readonly flush = (): void => {
+    const text = this.batch;
+    this.batch = '';
+    const stdin = this.child?.stdin;
+    if (!text || !stdin || this.closed) return;
+    this.queue.push(text.length);
+    stdin.write(text, this.written);
+  };
 
   /** Ends the child and its process group: SIGTERM, then SIGKILL after a grace period. */
   close(): Promise<void> {

@@ -55,13 +55,13 @@ export function createRoutes(r: RouteDeps): (req: Request, clientIp: string) => 
       return (res = internalError(err, r.deps.log, r.deps.random));
     } finally {
       r.inflight.count--;
-      r.metrics?.request(new URL(req.url).pathname, req.method, res?.status ?? 500);
+      r.metrics?.request(pathOf(req.url), req.method, res?.status ?? 500);
     }
   };
 }
 
 async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Response> {
-  const { pathname } = new URL(req.url);
+  const pathname = pathOf(req.url);
   if (pathname === '/health' && req.method === 'GET') return health(r);
   if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) return rootPage(r.publicUrl(), Buffer.from(r.deps.random(16)).toString('base64url'));
   if (pathname === '/mcp' || pathname === '/mcp/') {
@@ -119,4 +119,19 @@ function status(r: RouteDeps, grant: Grant): Response {
   const granted = (name: string) => grant.backends === null || grant.backends.includes(name);
   const body = { ...snap, backends: snap.backends.filter((b) => granted(b.name)), recent_calls: snap.recent_calls.filter((c) => granted(c.backend)) };
   return Response.json(body, { headers: { 'cache-control': 'no-store' } });
+}
+
+/** The path of an absolute request URL without building a URL object (this runs for every request). */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 || c === 35) {
+      end = i;
+      break;
+    }
+  }
+  return url.slice(start, end);
 }

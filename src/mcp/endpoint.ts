@@ -105,6 +105,9 @@ export class McpEndpoint {
   private readonly clientRequests: ClientRequests;
   private modernEra?: Promise<ModernEra>;
   private readonly sweeper: ReturnType<typeof setInterval>;
+  /** Forwarded calls still waiting for their result, for the slow-call upgrade to SSE. */
+  private readonly pending = new Set<{ since: number; upgrade(): void }>();
+  private readonly slowCheck: ReturnType<typeof setInterval>;
   /** In-flight requests by `<grant>\0<session>\0<id>`, for notifications/cancelled. */
   private readonly inflight = new Map<string, AbortController>();
   /** Declared client capabilities by grant, from its last initialize (for stateless requests; spec-checklist §2.8). */
@@ -132,6 +135,11 @@ export class McpEndpoint {
     agg.onResourceUpdated = (uri) => void this.modernEra?.then(({ handler }) => handler.notify.resourceUpdated(uri));
     this.sweeper = setInterval(() => this.sessions.sweep(), Math.min(60_000, opts.sessionIdleMs));
     this.sweeper.unref?.();
+    this.slowCheck = setInterval(() => {
+      const cutoff = performance.now() - opts.keepAliveMs;
+      for (const p of this.pending) if (p.since <= cutoff) (this.pending.delete(p), p.upgrade());
+    }, Math.max(250, opts.keepAliveMs / 4));
+    this.slowCheck.unref?.();
   }
 
   /** Number of open sessions. */
@@ -327,10 +335,10 @@ export class McpEndpoint {
    */
   private exchange(req: Request, m: Json, grant: Grant, session: Session | undefined, sseAccepted: boolean): Promise<Response> | Response {
     const started = performance.now();
-    const ctx = this.context(m, grant, session, req.signal);
-    const own = safeLocal(() => this.router.local(String(m.method), m.params as Json | undefined, ctx));
+    const own = safeLocal(() => this.router.local(String(m.method), m.params as Json | undefined, { grant, session, signal: req.signal }));
     // Server-Timing tells a client (and the benchmark) what the gateway itself spent on an answer from memory.
     if (own !== undefined) return jsonResponse(own instanceof Error ? this.errorBody(m.id, own) : resultBody(m.id, own), performance.now() - started);
+    const ctx = this.context(m, grant, session, req.signal);
     return new Promise<Response>((resolve) => {
       let stream: EventStream | undefined;
       const upgrade = (): EventStream => {
@@ -345,10 +353,15 @@ export class McpEndpoint {
         resolve(sseResponse(s));
         return s;
       };
-      if (sseAccepted) ctx.emit = (message, essential) => void upgrade().send(message, essential);
-      const slow = sseAccepted ? setTimeout(() => upgrade().comment('working'), this.opts.keepAliveMs) : undefined;
+      // A call still running after a keep-alive period becomes a stream too, so its connection stays alive;
+      // one shared interval finds those (no timer per request).
+      const slow = sseAccepted ? { since: started, upgrade: () => void upgrade().comment('working') } : undefined;
+      if (slow) {
+        ctx.emit = (message, essential) => void upgrade().send(message, essential);
+        this.pending.add(slow);
+      }
       void this.settle(m, ctx).then((body) => {
-        clearTimeout(slow);
+        if (slow) this.pending.delete(slow);
         if (!stream) return resolve(jsonResponse(body));
         stream.sendRaw(`event: message\ndata: ${body}\n\n`, true);
         stream.close();
@@ -377,11 +390,13 @@ export class McpEndpoint {
     const key = `${ctx.grant.key}\u0000${ctx.session?.id ?? ''}\u0000${String(m.id)}`;
     this.inflight.set(key, ctx.abort);
     try {
-      const result = await Promise.race([this.router.request(String(m.method), m.params as Json | undefined, ctx), shutdownOf(ctx.signal)]);
+      const result = await this.router.request(String(m.method), m.params as Json | undefined, ctx);
+      // A call cut off by shutdown may come back as a tool error result; it is answered as the shutdown error.
+      if (ctx.abort.signal.aborted && ctx.abort.signal.reason === SHUTDOWN) throw SHUTDOWN;
       if (ctx.session && (m.method === 'logging/setLevel' || m.method === 'resources/subscribe' || m.method === 'resources/unsubscribe')) this.sessions.persist(ctx.session);
       return resultBody(m.id, result);
     } catch (err) {
-      return this.errorBody(m.id, err);
+      return this.errorBody(m.id, ctx.abort.signal.reason === SHUTDOWN ? SHUTDOWN : err);
     } finally {
       this.inflight.delete(key);
     }
@@ -444,6 +459,7 @@ export class McpEndpoint {
   /** Answers requests still waiting for a client with an error and closes every stream (sessions stay stored). */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    clearInterval(this.slowCheck);
     this.clientRequests.rejectAll('gateway shutting down');
     for (const c of this.inflight.values()) c.abort(SHUTDOWN);
     this.sessions.closeAll();
@@ -453,11 +469,6 @@ export class McpEndpoint {
 
 /** The abort reason of calls cut off by shutdown. */
 const SHUTDOWN = new Error('gateway shutting down');
-
-/** Rejects with SHUTDOWN when the request is aborted for shutdown; never settles otherwise. */
-function shutdownOf(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => signal.reason === SHUTDOWN && reject(SHUTDOWN), { once: true }));
-}
 
 function resultBody(id: unknown, result: Json | RawResult): string {
   const idText = JSON.stringify(id);
