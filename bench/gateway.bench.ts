@@ -90,12 +90,12 @@ interface Gateway {
 
 let gatewayCount = 0;
 /** Starts dist/mcpgw with `backends`, OAuth on, and a personal token created with `mcpgw tokens create`. */
-async function startGateway(name: string, backends: Record<string, unknown>, opts: { waitBackends?: number } = {}): Promise<Gateway> {
+async function startGateway(name: string, backends: Record<string, unknown>, opts: { waitBackends?: number; http?: Record<string, unknown> } = {}): Promise<Gateway> {
   const dir = join(work, `gw${++gatewayCount}`);
   const port = await freePort();
   const config = join(dir, 'gateway.yaml');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(config, stringify({ listen: `127.0.0.1:${port}`, data_dir: join(dir, 'state'), log_level: 'info', auth: { mode: 'oauth' }, backends }));
+  writeFileSync(config, stringify({ listen: `127.0.0.1:${port}`, data_dir: join(dir, 'state'), log_level: 'info', auth: { mode: 'oauth' }, ...(opts.http ? { http: opts.http } : {}), backends }));
   const created = Bun.spawnSync([MCPGW, 'tokens', 'create', '--name', 'bench', '--config', config, '--json'], { stdout: 'pipe', stderr: 'pipe' });
   if (created.exitCode !== 0) throw new Error(`mcpgw tokens create failed: ${created.stderr.toString()}`);
   const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
@@ -268,7 +268,8 @@ async function coldStart(): Promise<Record<string, number>> {
 
 /** Idle RSS with 3 backends, then RSS per idle session at IDLE_SESSIONS sessions. */
 async function idleAndSessions(): Promise<Record<string, number>> {
-  const gw = await startGateway('mcpgw-idle', { a: stdioEcho(), b: stdioEcho(), c: stdioEcho() }, { waitBackends: 3 });
+  // All sessions come from one token: the per-grant cap (default 100) is raised so that every one stays open.
+  const gw = await startGateway('mcpgw-idle', { a: stdioEcho(), b: stdioEcho(), c: stdioEcho() }, { waitBackends: 3, http: { max_sessions_per_grant: IDLE_SESSIONS + 10 } });
   try {
     const headers = { authorization: `Bearer ${gw.token}` };
     // One session and call first so lazily loaded code paths count as idle, not as per-session cost.
