@@ -151,15 +151,15 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     uptime_s: Math.round((deps.clock.now() - startedAt) / 1000),
     sessions: endpoint.sessionCount,
     streams: { ...endpoint.stats },
-    calls_per_minute: aggregator.callsPerMinute(),
+    calls_per_minute: aggregator.calls.perMinute(),
     backends: aggregator.pool.list().map((b) => b.status()),
-    recent_calls: aggregator.recentCalls.slice(-10),
+    recent_calls: aggregator.calls.recent.slice(-10),
   });
   // Metrics (issue 9 item 4): recorders hooked into the aggregator, the auth server and the route table.
   const metrics = config.metrics.enabled ? createGatewayMetrics({ version: opts.version, maxToolLabels: config.metrics.max_tool_labels }) : undefined;
   if (metrics) {
     metrics.attach({ backends: () => aggregator.pool.list(), sessions: () => endpoint.sessionCount, streams: () => endpoint.stats });
-    aggregator.onCall = (c) => metrics.call({ backend: c.backend, tool: c.tool, outcome: c.outcome, durationMs: c.duration_ms });
+    aggregator.calls.onCall = (c) => metrics.call({ backend: c.backend, tool: c.tool, outcome: c.outcome, durationMs: c.duration_ms });
     aggregator.onBackendChanged = (b) => metrics.backendChanged(b);
   }
   let auth: Authenticator = noAuth;

@@ -14,7 +14,9 @@ import { exposeUri, type NamingOptions } from './names.ts';
 import type { Database } from '../store/db.ts';
 import { deleteCatalogsExcept, loadCatalogs, saveCatalog, type StoredCatalog } from '../store/catalogs.ts';
 import type { AuditSink } from '../store/audit.ts';
-import { changedParts, checkPins, type PinChange } from '../store/pins.ts';
+import { changedParts, type PinChange } from '../store/pins.ts';
+import { CallStats, type CallRecord } from './call-stats.ts';
+import { PinCheck } from './pin-check.ts';
 
 type Json = Record<string, unknown>;
 export type ListKind = 'tools' | 'prompts' | 'resources';
@@ -62,19 +64,7 @@ export interface CallContext {
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
-/** One finished tools/call, for `mcpgw status` (and, with arguments and result, the audit log). */
-export interface CallRecord {
-  time: string;
-  tool: string;
-  backend: string;
-  duration_ms: number;
-  outcome: 'ok' | 'error';
-  client_id?: string;
-  client_name?: string;
-  grant_id?: string;
-  /** What went wrong: the tool's error text, the backend's JSON-RPC error, or why the gateway could not forward. */
-  error?: string;
-}
+export type { CallRecord } from './call-stats.ts';
 
 /** Optional collaborators of the aggregator. */
 export interface AggregatorOptions {
@@ -82,7 +72,6 @@ export interface AggregatorOptions {
   audit?: AuditSink;
 }
 
-const RECENT_CALLS = 50;
 
 /** A backend's full config as the aggregator needs it. */
 export interface BackendSpec {
@@ -106,8 +95,8 @@ export class Aggregator {
   private readonly rememberedCaps = new Map<string, Json>();
   private signatures: Record<ListKind, string> = { tools: '', prompts: '', resources: '' };
   /** The most recent tools/call outcomes, newest last. */
-  readonly recentCalls: CallRecord[] = [];
-  private readonly callTimes: number[] = [];
+  /** Recent calls, calls per minute, the failed-call log line and the audit/metrics sinks. */
+  readonly calls: CallStats;
   /** Each backend's last recorded up/down state, so a backend retrying while down is recorded once. */
   private readonly lastStates = new Map<string, string>();
   /** Called after the view changed, with the kinds that changed (for modern subscription streams). */
@@ -124,12 +113,9 @@ export class Aggregator {
   private readonly sinkSince = new WeakMap<SessionSink, number>();
   private coalesceTimer?: ReturnType<typeof setTimeout>;
   /** Pin check results per backend, valid for one tools array and one configure() generation. */
-  private pinResults = new Map<string, { tools: Json[]; generation: number; changes: Map<string, PinChange> }>();
-  private pinGeneration = 0;
+  private readonly pins: PinCheck;
   /** Minimum spacing of list_changed notifications per kind (issue 7 item 4). */
   listChangedSpacingMs = 250;
-  /** Observers (metrics): each finished tools/call, and each backend state or catalog change. */
-  onCall?: (rec: CallRecord) => void;
   onBackendChanged?: (backend: Backend) => void;
 
   constructor(
@@ -139,6 +125,8 @@ export class Aggregator {
     private readonly db?: Database,
     private readonly options: AggregatorOptions = {},
   ) {
+    this.calls = new CallStats(deps.clock, log, options.audit);
+    this.pins = new PinCheck(deps.clock, log, db);
     if (db) {
       try {
         for (const [name, c] of loadCatalogs(db)) this.known.set(name, c);
@@ -165,7 +153,7 @@ export class Aggregator {
     this.specs = new Map(specs.map((s) => [s.options.name, s]));
     this.naming = naming;
     // A reload (also the one `mcpgw backends approve` asks for) re-reads the pins.
-    this.pinGeneration++;
+    this.pins.invalidate();
     for (const name of [...this.known.keys()]) if (!this.specs.has(name)) this.known.delete(name);
     if (this.db) this.persistSafely(() => deleteCatalogsExcept(this.db!, [...this.specs.keys()]));
     const diff = await this.pool.apply(specs.map((s) => s.options));
@@ -188,8 +176,8 @@ export class Aggregator {
       const known = this.known.get(b.name);
       if (!known) continue;
       catalogs.push({ name: b.name, policy: spec.policy, ...known.catalog });
-      if (spec.pinning === 'strict') pinChanges.set(b.name, this.checkPinned(b.name, spec, known.catalog.tools));
-      else if (spec.pinning === 'warn') this.checkPinned(b.name, spec, known.catalog.tools);
+      if (spec.pinning === 'strict') pinChanges.set(b.name, this.pins.changes(b.name, spec.pinning, known.catalog.tools));
+      else if (spec.pinning === 'warn') this.pins.changes(b.name, spec.pinning, known.catalog.tools);
     }
     const withhold = (backend: string, tool: string) => {
       const change = pinChanges.get(backend)?.get(tool);
@@ -250,39 +238,9 @@ export class Aggregator {
 
   /** Re-reads the tool pins (after `mcpgw backends approve` changed them) and rebuilds the view. */
   reloadPins(): { tools: number } {
-    this.pinGeneration++;
+    this.pins.invalidate();
     this.rebuild();
     return { tools: this.view.tools.length };
-  }
-
-  /**
-   * Tool pinning (issue 9 item 10): compares a backend's tools with their pins (pinning the new ones) once per
-   * tools array and reload; a change seen for the first time is logged. Returns the changed tools.
-   */
-  private checkPinned(name: string, spec: BackendSpec, tools: Json[]): Map<string, PinChange> {
-    const cached = this.pinResults.get(name);
-    if (cached && cached.tools === tools && cached.generation === this.pinGeneration) return cached.changes;
-    const changes = new Map<string, PinChange>();
-    if (!this.db) return changes;
-    try {
-      for (const c of checkPins(this.db, name, tools, this.deps.clock.now())) {
-        changes.set(c.tool, c);
-        if (!c.fresh) continue;
-        this.log.warn('tool definition changed since it was pinned', {
-          backend: name,
-          tool: c.tool,
-          changed: changedParts(c.pin.pinned, c.pin.seen!).join(','),
-          pinned_hash: c.pin.pinned.hash,
-          new_hash: c.pin.seen!.hash,
-          pinning: spec.pinning,
-          action: spec.pinning === 'strict' ? 'withheld until approved' : 'still listed',
-        });
-      }
-    } catch (err) {
-      this.log.warn('could not check tool pins', { backend: name, error: errorMessage(err) });
-    }
-    this.pinResults.set(name, { tools, generation: this.pinGeneration, changes });
-    return changes;
   }
 
   private persistSafely(fn: () => void): void {
@@ -377,27 +335,8 @@ export class Aggregator {
     } finally {
       const { grant } = ctx;
       const rec: CallRecord = { time: new Date(started).toISOString(), tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome, client_id: grant.clientId, client_name: grant.clientName, grant_id: grant.grantId, error };
-      this.recordCall(rec, started, params.arguments, result);
+      this.calls.record(rec, started, params.arguments, result);
     }
-  }
-
-  private recordCall(rec: CallRecord, started: number, args: unknown, result: unknown): void {
-    if (rec.outcome === 'error') this.log.warn('tool call failed', { backend: rec.backend, tool: rec.tool, error: rec.error, duration_ms: rec.duration_ms, grant_id: rec.grant_id });
-    safe(() =>
-      this.options.audit?.call({ time: started, backend: rec.backend, tool: rec.tool, durationMs: rec.duration_ms, outcome: rec.outcome, error: rec.error, grantId: rec.grant_id, clientId: rec.client_id, clientName: rec.client_name, args, result }),
-    );
-    this.recentCalls.push(rec);
-    this.onCall?.(rec);
-    if (this.recentCalls.length > RECENT_CALLS) this.recentCalls.shift();
-    const now = this.deps.clock.now();
-    this.callTimes.push(now);
-    while (this.callTimes.length > 0 && this.callTimes[0] < now - 60_000) this.callTimes.shift();
-  }
-
-  /** tools/call requests finished in the last minute. */
-  callsPerMinute(): number {
-    const cutoff = this.deps.clock.now() - 60_000;
-    return this.callTimes.filter((t) => t >= cutoff).length;
   }
 
   async getPrompt(params: Json, ctx: CallContext): Promise<Json> {
