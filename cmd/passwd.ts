@@ -1,4 +1,5 @@
 /** @module `mcpgw passwd`: sets auth.password_hash (argon2id) in gateway.yaml, keeping its comments; also the prompt input the other commands use. */
+import { adminRequest } from '../src/http/admin.ts';
 import type { Command } from 'commander';
 import { editConfigFile, setValue } from '../src/config/edit.ts';
 import { formatIssue, parseConfigText } from '../src/config/load.ts';
@@ -155,12 +156,12 @@ async function passwd(opts: PasswdOptions, ctx: CliContext, input: PromptInput):
     return 1;
   }
   io.err(ok(io, `password set (auth.password_hash in ${found.path})`));
-  reportConfigState(io, after, found.path, env);
+  await reportConfigState(io, after, found.path, env);
   return 0;
 }
 
 /** The password is set either way; other problems in the file are reported so that serve does not surprise anyone later. */
-function reportConfigState(io: CliIo, text: string, path: string, env: Readonly<Record<string, string | undefined>>): void {
+async function reportConfigState(io: CliIo, text: string, path: string, env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const parsed = parseConfigText(text, path, env);
   if (!parsed.ok) {
     io.err(`warning: ${path} has ${parsed.issues.length === 1 ? 'a problem' : `${parsed.issues.length} problems`} that 'mcpgw serve' will refuse:`);
@@ -169,7 +170,12 @@ function reportConfigState(io: CliIo, text: string, path: string, env: Readonly<
     return;
   }
   if (parsed.config.auth.mode === 'none') io.err("note: auth.mode is none, so the password is not asked for; set 'auth.mode: oauth' to use it");
-  else io.err("note: a running 'mcpgw serve' uses the new password at once (it reloads gateway.yaml when the file changes)");
+  else if (parsed.config.auth.mode === 'oauth') {
+    // Confirm through the admin socket that the running gateway has it (issue 8: CLI writes say whether it sees them).
+    const live = await adminRequest(parsed.config.data_dir, '/reload', 'POST');
+    if (live) io.err(ok(io, 'the running gateway uses the new password now'));
+    else io.err(`note: no gateway is running on data_dir ${parsed.config.data_dir}; 'mcpgw serve' uses the new password when it starts`);
+  }
 }
 
 /** Registers `mcpgw passwd`; `input` is where the password comes from (tests pass a scripted one). */

@@ -115,11 +115,12 @@ describe('mcpgw passwd (in-process)', () => {
     expect(readFileSync(t.path, 'utf8')).toBe(CONFIG);
   });
 
-  test('issue 8 finding 8: the note says the password applies at once, without restart wording', async () => {
+  test('issue 8 finding 8: without a running gateway it says serve uses the password when it starts, without restart wording', async () => {
     using t = tempConfig();
     const r = await runCli(['passwd', '--config', t.path], { register: (p, c) => registerPasswd(p, c, scriptedInput(['twelve chars'])) });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("note: a running 'mcpgw serve' uses the new password at once");
+    expect(r.stderr).toContain("note: no gateway is running on data_dir");
+    expect(r.stderr).toContain("'mcpgw serve' uses the new password when it starts");
     expect(r.stderr).not.toContain('restart');
   });
 

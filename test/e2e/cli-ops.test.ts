@@ -169,6 +169,8 @@ describe('operator CLI against a running gateway', () => {
     const r = await runBinary(['passwd', '--config', gw.configPath], { stdin: 'a new secret password\n' });
     expect(r.code).toBe(0);
     expect(r.stderr.split('\n')[0]).toContain('password set');
+    // Confirmed through the admin socket (issue 8: CLI writes say whether the running gateway sees them).
+    expect(r.stderr).toContain('✓ the running gateway uses the new password now');
     expect(readFileSync(gw.configPath, 'utf8')).toMatch(/\n  password_hash: "?\$argon2id\$/);
     await waitFor(async () => (await (await fetch(url)).text()).includes('name="password"'), { timeoutMs: 5000, what: 'consent page asks for the password' });
   });
