@@ -25,15 +25,34 @@ export function printError(io: CliIo, message: string, hint?: string): void {
   if (hint) io.err(`hint: ${hint}`);
 }
 
-/** A plain aligned text table (no colour, so it pipes cleanly). */
-export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+/** Terminal columns a string takes (Bun.stringWidth: CJK and emoji count 2, combining marks and ANSI colours 0). */
+export const displayWidth = (s: string): number => Bun.stringWidth(s);
+
+/** Pads with spaces to `width` terminal columns (String.padEnd counts UTF-16 units, which misaligns wide characters). */
+export function padEndWidth(s: string, width: number): string {
+  return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
 }
 
-/** Shortens text to `max` characters with an ellipsis. */
+/** A plain aligned text table (no colour, so it pipes cleanly); columns are measured in terminal cells. */
+export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => displayWidth(r[i] ?? ''))));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : padEndWidth(c, widths[i]))).join('  ')).join('\n');
+}
+
+let graphemes: Intl.Segmenter | undefined; // created on first use: ICU set-up stays off the start-up path
+
+/** Shortens text to `max` terminal columns with an ellipsis, never splitting a character (emoji with modifiers included). */
 export function truncateText(s: string, max: number): string {
   const one = s.replace(/\s+/g, ' ').trim();
-  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+  if (displayWidth(one) <= max) return one;
+  let out = '';
+  let used = 0;
+  for (const { segment } of (graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(one)) {
+    const w = displayWidth(segment);
+    if (used + w > max - 1) break;
+    out += segment;
+    used += w;
+  }
+  return `${out}…`;
 }
