@@ -6,8 +6,8 @@ import { stringify } from 'yaml';
 import { writeNewConfigFile } from '../src/config/edit.ts';
 import { formatIssue, parseConfigText, type ConfigIssue } from '../src/config/load.ts';
 import { errorMessage } from '../src/errors.ts';
-import type { InitAnswers, InitField, runInitFlow } from '../src/tui/InitFlow.tsx';
 import type { CliContext } from './context.ts';
+import { runInitFlow, type InitAnswers, type InitField, type InitFlowOptions } from './init-flow.ts';
 import { printError, type CliIo } from './io.ts';
 import { hashPassword, ok, processInput, PromptInterrupted, type PromptInput } from './passwd.ts';
 
@@ -143,7 +143,8 @@ interface InitOptions {
   backend: string[];
 }
 
-type Flow = typeof runInitFlow;
+/** The question flow on a terminal (tests pass a scripted one); null when cancelled. */
+type Flow = (opts: InitFlowOptions) => Promise<InitAnswers | null>;
 
 function printIssues(io: CliIo, path: string, issues: ConfigIssue[]): void {
   printError(io, `the answers do not make a valid config (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'})`);
@@ -258,8 +259,7 @@ Examples:
     )
     .action(async (opts: InitOptions) => {
       try {
-        // ink and react load only for the prompt flow (issue 7 item 12).
-        ctx.result.code = await init(opts, ctx, input, flow ?? ((a) => import('../src/tui/InitFlow.tsx').then((m) => m.runInitFlow(a))));
+        ctx.result.code = await init(opts, ctx, input, flow ?? ((o) => runInitFlow(input, ctx.io, o)));
       } catch (err) {
         if (!(err instanceof PromptInterrupted)) throw err;
         ctx.result.code = 130;

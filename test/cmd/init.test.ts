@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBackendSpec, registerInit, renderInitConfig, splitCommand, validateField } from '../../cmd/init.ts';
 import { parseConfigText } from '../../src/config/load.ts';
-import type { InitAnswers, InitFlowProps } from '../../src/tui/InitFlow.tsx';
+import type { InitAnswers, InitFlowOptions } from '../../cmd/init-flow.ts';
 import { ensureBinary, firstLine, runBinary, runCli, scriptedInput } from '../helpers/cli.ts';
 
 function tempDir(): { dir: string } & Disposable {
@@ -20,7 +20,7 @@ function parsed(path: string) {
   return r.config;
 }
 
-type FlowFn = (props: Omit<InitFlowProps, 'onDone' | 'onCancel'>) => Promise<InitAnswers | null>;
+type FlowFn = (opts: InitFlowOptions) => Promise<InitAnswers | null>;
 const noFlow: FlowFn = async () => {
   throw new Error('the prompt flow must not run here');
 };
@@ -177,7 +177,7 @@ describe('mcpgw init (in-process)', () => {
 
   test('on a terminal the prompt flow runs with the flags as defaults and the schema as validator', async () => {
     using t = tempDir();
-    let seen: Omit<InitFlowProps, 'onDone' | 'onCancel'> | undefined;
+    let seen: InitFlowOptions | undefined;
     const flow: FlowFn = async (props) => {
       seen = props;
       return { publicUrl: '', listen: '127.0.0.1:6000', dataDir: '', password: 'typed', backend: 'git=uvx mcp-server-git' };
