@@ -1,4 +1,5 @@
 /** @module CLI output: data on stdout, messages on stderr, `error:`/`hint:` lines, colour only on a TTY without NO_COLOR. */
+import { cutToWidth, displayWidth, padEndWidth } from '../src/text.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -25,13 +26,7 @@ export function printError(io: CliIo, message: string, hint?: string): void {
   if (hint) io.err(`hint: ${hint}`);
 }
 
-/** Terminal columns a string takes (Bun.stringWidth: CJK and emoji count 2, combining marks and ANSI colours 0). */
-export const displayWidth = (s: string): number => Bun.stringWidth(s);
-
-/** Pads with spaces to `width` terminal columns (String.padEnd counts UTF-16 units, which misaligns wide characters). */
-export function padEndWidth(s: string, width: number): string {
-  return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
-}
+export { displayWidth, padEndWidth };
 
 /** A plain aligned text table (no colour, so it pipes cleanly); columns are measured in terminal cells. */
 export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
@@ -40,19 +35,7 @@ export function formatTable(headers: string[], rows: (string | number | undefine
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : padEndWidth(c, widths[i]))).join('  ')).join('\n');
 }
 
-let graphemes: Intl.Segmenter | undefined; // created on first use: ICU set-up stays off the start-up path
-
-/** Shortens text to `max` terminal columns with an ellipsis, never splitting a character (emoji with modifiers included). */
+/** Shortens text to `max` terminal columns with an ellipsis, never splitting a character; whitespace runs become one space. */
 export function truncateText(s: string, max: number): string {
-  const one = s.replace(/\s+/g, ' ').trim();
-  if (displayWidth(one) <= max) return one;
-  let out = '';
-  let used = 0;
-  for (const { segment } of (graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(one)) {
-    const w = displayWidth(segment);
-    if (used + w > max - 1) break;
-    out += segment;
-    used += w;
-  }
-  return `${out}…`;
+  return cutToWidth(s.replace(/\s+/g, ' ').trim(), max);
 }
