@@ -6,10 +6,10 @@ import { stringify } from 'yaml';
 import { writeNewConfigFile } from '../src/config/edit.ts';
 import { formatIssue, parseConfigText, type ConfigIssue } from '../src/config/load.ts';
 import { errorMessage } from '../src/errors.ts';
-import type { InitAnswers, InitField, runInitFlow } from '../src/tui/InitFlow.tsx';
 import type { CliContext } from './context.ts';
+import { runInitFlow, type InitAnswers, type InitField, type InitFlowOptions } from './init-flow.ts';
 import { printError, type CliIo } from './io.ts';
-import { hashPassword, ok, processInput, PromptInterrupted, type PromptInput } from './passwd.ts';
+import { hashPassword, MIN_PASSWORD_LENGTH, ok, processInput, PromptInterrupted, type PromptInput } from './passwd.ts';
 
 const DEFAULT_LISTEN = '127.0.0.1:4444';
 
@@ -116,7 +116,7 @@ ${backendsBlock(c.backends)}`;
 
 /** Checks one answer by rendering a config that holds it (the schema is the only judge of values). */
 export function validateField(field: InitField, value: string, configPath: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
-  if (field === 'password') return value ? undefined : 'an empty password is refused';
+  if (field === 'password') return passwordProblem(value);
   const base: InitConfig = { listen: DEFAULT_LISTEN, passwordHash: '$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g', backends: [] };
   if (field === 'backend' && value) {
     const spec = parseBackendSpec(value);
@@ -133,6 +133,13 @@ export function validateField(field: InitField, value: string, configPath: strin
   return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
 }
 
+/** Why a consent password is refused: the rule `mcpgw passwd` applies (issue 8 finding 8), so init cannot write a weaker one. */
+function passwordProblem(password: string): string | undefined {
+  if (!password) return 'an empty password is refused';
+  if (password.length < MIN_PASSWORD_LENGTH) return `password too short: at least ${MIN_PASSWORD_LENGTH} characters`;
+  return undefined;
+}
+
 interface InitOptions {
   config?: string;
   force?: boolean;
@@ -143,7 +150,8 @@ interface InitOptions {
   backend: string[];
 }
 
-type Flow = typeof runInitFlow;
+/** The question flow on a terminal (tests pass a scripted one); null when cancelled. */
+type Flow = (opts: InitFlowOptions) => Promise<InitAnswers | null>;
 
 function printIssues(io: CliIo, path: string, issues: ConfigIssue[]): void {
   printError(io, `the answers do not make a valid config (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'})`);
@@ -160,6 +168,11 @@ async function answersFromFlags(opts: InitOptions, io: CliIo, input: PromptInput
   const password = (await input.readLine('Consent password: ', { hidden: true })) ?? '';
   if (!password) {
     printError(io, 'empty password refused', 'pipe the password as the first line of stdin');
+    return { code: 1 };
+  }
+  const problem = passwordProblem(password);
+  if (problem) {
+    printError(io, `${problem}; nothing was written`, 'a few unrelated words make a long password that is easy to type');
     return { code: 1 };
   }
   return { answers: { publicUrl: opts.publicUrl ?? '', listen: opts.listen ?? DEFAULT_LISTEN, dataDir: opts.dataDir ?? '', password, backend: '' } };
@@ -248,6 +261,7 @@ export function registerInit(program: Command, ctx: CliContext, input: PromptInp
       'after',
       `
 On a terminal it asks for each value (flags become the defaults); otherwise it needs --password-stdin.
+The consent password needs at least 12 characters (as for mcpgw passwd).
 The file is written with mode 0600 and is never overwritten without --force.
 
 Examples:
@@ -258,8 +272,7 @@ Examples:
     )
     .action(async (opts: InitOptions) => {
       try {
-        // ink and react load only for the prompt flow (issue 7 item 12).
-        ctx.result.code = await init(opts, ctx, input, flow ?? ((a) => import('../src/tui/InitFlow.tsx').then((m) => m.runInitFlow(a))));
+        ctx.result.code = await init(opts, ctx, input, flow ?? ((o) => runInitFlow(input, ctx.io, o)));
       } catch (err) {
         if (!(err instanceof PromptInterrupted)) throw err;
         ctx.result.code = 130;

@@ -1,4 +1,5 @@
 /** @module CLI output: data on stdout, messages on stderr, `error:`/`hint:` lines, colour only on a TTY without NO_COLOR. */
+import { cutToWidth, displayWidth, padEndWidth } from '../src/text.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -25,15 +26,16 @@ export function printError(io: CliIo, message: string, hint?: string): void {
   if (hint) io.err(`hint: ${hint}`);
 }
 
-/** A plain aligned text table (no colour, so it pipes cleanly). */
+export { displayWidth, padEndWidth };
+
+/** A plain aligned text table (no colour, so it pipes cleanly); columns are measured in terminal cells. */
 export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => displayWidth(r[i] ?? ''))));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : padEndWidth(c, widths[i]))).join('  ')).join('\n');
 }
 
-/** Shortens text to `max` characters with an ellipsis. */
+/** Shortens text to `max` terminal columns with an ellipsis, never splitting a character; whitespace runs become one space. */
 export function truncateText(s: string, max: number): string {
-  const one = s.replace(/\s+/g, ' ').trim();
-  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+  return cutToWidth(s.replace(/\s+/g, ' ').trim(), max);
 }

@@ -7,7 +7,7 @@ import { lastAuditId, queryAudit, type AuditQuery, type AuditRow } from '../src/
 import { openStore, type Database } from '../src/store/db.ts';
 import { loadCliConfig } from './config.ts';
 import { runAction, type CliContext } from './context.ts';
-import { printError, truncateText, type CliIo } from './io.ts';
+import { padEndWidth, printError, truncateText, type CliIo } from './io.ts';
 
 interface LogsOptions {
   config?: string;
@@ -48,7 +48,7 @@ export function rowLine(r: AuditRow): string {
   const context = Object.entries(r.detail ?? {}).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const detail = r.error ?? [...context, ...(r.ip ? [`from ${r.ip}`] : [])].join(' ');
   const cells = [r.time.slice(0, 19).replace('T', ' '), r.kind, what, r.outcome === 'ok' ? '✓ ok' : '✗ error', client, r.backend ?? '-', r.duration_ms === null ? '-' : `${r.duration_ms}ms`];
-  return [...cells.map((c, i) => truncateText(c, COLUMNS[i][1]).padEnd(COLUMNS[i][1])), truncateText(detail, 200)].join('  ').trimEnd();
+  return [...cells.map((c, i) => padEndWidth(truncateText(c, COLUMNS[i][1]), COLUMNS[i][1])), truncateText(detail, 200)].join('  ').trimEnd();
 }
 
 function print(io: CliIo, rows: AuditRow[], json: boolean): void {

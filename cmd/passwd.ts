@@ -64,45 +64,20 @@ function lineReader(stream: NodeJS.ReadStream): () => Promise<string | null> {
   };
 }
 
-/** Reads one line from a terminal in raw mode: no echo when hidden, backspace edits, Ctrl-C interrupts, Ctrl-D on an empty line ends input. */
-function readTtyLine(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, prompt: string, hidden: boolean): Promise<string | null> {
-  stderr.write(prompt);
-  return new Promise((resolve, reject) => {
-    let line = '';
-    const done = (finish: () => void) => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      stderr.write('\n');
-      finish();
-    };
-    const onData = (chunk: Buffer | string) => {
-      for (const ch of String(chunk)) {
-        if (ch === '\r' || ch === '\n') return done(() => resolve(line));
-        if (ch === '\u0003') return done(() => reject(new PromptInterrupted()));
-        if (ch === '\u0004' && line === '') return done(() => resolve(null));
-        if (ch === '\u007f' || ch === '\b') {
-          if (line && !hidden) stderr.write('\b \b');
-          line = line.slice(0, -1);
-        } else if (ch >= ' ') {
-          line += ch;
-          if (!hidden) stderr.write(ch);
-        }
-      }
-    };
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
-}
-
-/** The process's stdin: raw-mode prompts on stderr when it is a terminal, else one line of the pipe per answer. */
+/**
+ * The process's stdin: on a terminal, prompts on stderr with node:readline's line editing (cmd/prompt-tty.ts, loaded
+ * only when a prompt is shown, so `serve` never loads it); else one line of the pipe per answer.
+ */
 export function processInput(stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr): PromptInput {
   const isTTY = Boolean(stdin.isTTY);
   const next = lineReader(stdin);
   return {
     isTTY,
-    readLine: (prompt, opts = {}) => (isTTY ? readTtyLine(stdin, stderr, prompt, Boolean(opts.hidden)) : next()),
+    readLine: async (prompt, opts = {}) => {
+      if (!isTTY) return next();
+      const { readTtyLine } = await import('./prompt-tty.ts');
+      return readTtyLine(stdin, stderr, prompt, Boolean(opts.hidden));
+    },
   };
 }
 

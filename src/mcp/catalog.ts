@@ -3,6 +3,7 @@
  * descriptions), exposed names through names.ts, and resource URIs in their reversible form.
  * Rebuilt only when a backend's catalog changes; every list request is served from it.
  */
+import picomatch from 'picomatch';
 import { exposeUri, resolveNames, resourceTag, splitUri, type NameCollision, type NameRequest, type NamingOptions } from './names.ts';
 
 type Json = Record<string, unknown>;
@@ -78,10 +79,22 @@ export interface UriResolution {
   ambiguous?: string[];
 }
 
-/** Matches a glob with `*` and `?` against a whole string. */
+const matchers = new Map<string, (s: string) => boolean>();
+
+/**
+ * Matches an allow/deny glob against a whole tool name (picomatch). `*` matches any run of characters, `/` and a
+ * leading `.` included (bash mode, dot), so `github*` still covers `github/create_issue` as the hand-written matcher
+ * did; `?` is one character other than `/`; `[a-z]`, `{get,list}_*` and `\*` (a literal star) work too.
+ * Compiled matchers are cached: views are rebuilt on every catalog change.
+ */
 export function globMatch(glob: string, s: string): boolean {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`).test(s);
+  let match = matchers.get(glob);
+  if (!match) {
+    match = picomatch(glob, { bash: true, dot: true });
+    if (matchers.size >= 1000) matchers.clear();
+    matchers.set(glob, match);
+  }
+  return match(s);
 }
 
 /** Whether a tool passes the backend's allow/deny lists (deny wins). */

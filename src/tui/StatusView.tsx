@@ -1,6 +1,7 @@
 /** @module The `mcpgw status` dashboard frame: a pure component, snapshot in, frame out. */
 import { Box, Text } from 'ink';
 import type { BackendState, BackendStatus, BackendTransition, CallSummary, SignInSummary, StatusSnapshot } from './events.ts';
+import { cutToWidth, displayWidth, padEndWidth } from '../text.ts';
 
 export interface StatusViewProps {
   snapshot: StatusSnapshot;
@@ -44,21 +45,19 @@ export function formatUptime(seconds: number): string {
   return `${s}s`;
 }
 
-/** Cuts a string to `max` characters, ending in `…` when cut. */
-export function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}…`;
-}
+/** Cuts a string to `max` terminal columns, ending in `…` when cut (wide characters count 2). */
+export const truncate = cutToWidth;
 
 function formatRate(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }
 
 function width(values: string[], header: string, cap: number): number {
-  return Math.min(cap, Math.max(header.length, ...values.map((v) => v.length)));
+  return Math.min(cap, Math.max(displayWidth(header), ...values.map(displayWidth)));
 }
 
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
-const pad = (s: string, w: number) => truncate(s, w).padEnd(w);
+const pad = (s: string, w: number) => padEndWidth(truncate(s, w), w);
 const num = (n: number | string, w: number) => String(n).padStart(w);
 
 function Header({ snapshot, color }: StatusViewProps) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBackendSpec, registerInit, renderInitConfig, splitCommand, validateField } from '../../cmd/init.ts';
 import { parseConfigText } from '../../src/config/load.ts';
-import type { InitAnswers, InitFlowProps } from '../../src/tui/InitFlow.tsx';
+import type { InitAnswers, InitFlowOptions } from '../../cmd/init-flow.ts';
 import { ensureBinary, firstLine, runBinary, runCli, scriptedInput } from '../helpers/cli.ts';
 
 function tempDir(): { dir: string } & Disposable {
@@ -20,7 +20,7 @@ function parsed(path: string) {
   return r.config;
 }
 
-type FlowFn = (props: Omit<InitFlowProps, 'onDone' | 'onCancel'>) => Promise<InitAnswers | null>;
+type FlowFn = (opts: InitFlowOptions) => Promise<InitAnswers | null>;
 const noFlow: FlowFn = async () => {
   throw new Error('the prompt flow must not run here');
 };
@@ -114,7 +114,7 @@ describe('mcpgw init (in-process)', () => {
 
   test('without a public URL the next steps point at mcpgw funnel on', async () => {
     using t = tempDir();
-    const r = await run(['--password-stdin', '--listen', '127.0.0.1:5555'], t.dir, { stdin: ['pw'] });
+    const r = await run(['--password-stdin', '--listen', '127.0.0.1:5555'], t.dir, { stdin: ['pw from pipe'] });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("  connector URL for claude.ai: <public_url>/mcp ('mcpgw funnel on' prints it; locally http://127.0.0.1:5555/mcp)");
   });
@@ -130,11 +130,11 @@ describe('mcpgw init (in-process)', () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');
     writeFileSync(path, '# mine\n');
-    const refused = await run(['--password-stdin'], t.dir, { stdin: ['pw'] });
+    const refused = await run(['--password-stdin'], t.dir, { stdin: ['pw from pipe'] });
     expect(refused.code).toBe(1);
     expect(refused.stderr.split('\n').slice(0, 2)).toEqual([`error: ${path} already exists`, 'hint: keep it, or overwrite it with --force (or write elsewhere with --config FILE)']);
     expect(readFileSync(path, 'utf8')).toBe('# mine\n');
-    const forced = await run(['--password-stdin', '--force'], t.dir, { stdin: ['pw'] });
+    const forced = await run(['--password-stdin', '--force'], t.dir, { stdin: ['pw from pipe'] });
     expect(forced.code).toBe(0);
     expect(readFileSync(path, 'utf8')).toContain('mode: oauth');
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -143,7 +143,7 @@ describe('mcpgw init (in-process)', () => {
   test('--config into a new directory creates it', async () => {
     using t = tempDir();
     const path = join(t.dir, 'etc/mcpgw/gateway.yaml');
-    const r = await run(['--password-stdin', '--config', path], t.dir, { stdin: ['pw'] });
+    const r = await run(['--password-stdin', '--config', path], t.dir, { stdin: ['pw from pipe'] });
     expect(r.code).toBe(0);
     expect(existsSync(path)).toBe(true);
   });
@@ -156,6 +156,16 @@ describe('mcpgw init (in-process)', () => {
     expect(existsSync(join(t.dir, 'gateway.yaml'))).toBe(false);
   });
 
+  test('issue 8 finding 8 (init too): a piped password shorter than 12 characters -> exit 1, nothing written', async () => {
+    using t = tempDir();
+    const r = await run(['--password-stdin'], t.dir, { stdin: ['elevenchars'] });
+    expect(r.code).toBe(1);
+    expect(firstLine(r.stderr)).toBe('error: password too short: at least 12 characters; nothing was written');
+    expect(existsSync(join(t.dir, 'gateway.yaml'))).toBe(false);
+    expect(validateField('password', 'elevenchars', '/x/gateway.yaml', ENV)).toBe('password too short: at least 12 characters');
+    expect(validateField('password', 'twelve chars', '/x/gateway.yaml', ENV)).toBeUndefined();
+  });
+
   test('an empty piped password -> exit 1', async () => {
     using t = tempDir();
     const r = await run(['--password-stdin'], t.dir, { stdin: [''] });
@@ -165,19 +175,19 @@ describe('mcpgw init (in-process)', () => {
 
   test('invalid flags -> exit 2 with every problem, nothing written', async () => {
     using t = tempDir();
-    const r = await run(['--password-stdin', '--listen', '0.0.0.0:4444', '--public-url', 'http://gw.example.com'], t.dir, { stdin: ['pw'] });
+    const r = await run(['--password-stdin', '--listen', '0.0.0.0:4444', '--public-url', 'http://gw.example.com'], t.dir, { stdin: ['pw from pipe'] });
     expect(r.code).toBe(2);
     expect(firstLine(r.stderr)).toBe('error: the answers do not make a valid config (1 problem)');
     expect(r.stderr).toContain('public_url: must be https unless the host is loopback');
     expect(existsSync(join(t.dir, 'gateway.yaml'))).toBe(false);
-    const badBackend = await run(['--password-stdin', '--backend', 'nothing'], t.dir, { stdin: ['pw'] });
+    const badBackend = await run(['--password-stdin', '--backend', 'nothing'], t.dir, { stdin: ['pw from pipe'] });
     expect(badBackend.code).toBe(2);
     expect(firstLine(badBackend.stderr)).toBe("error: --backend 'nothing' is not NAME=URL or NAME=COMMAND");
   });
 
   test('on a terminal the prompt flow runs with the flags as defaults and the schema as validator', async () => {
     using t = tempDir();
-    let seen: Omit<InitFlowProps, 'onDone' | 'onCancel'> | undefined;
+    let seen: InitFlowOptions | undefined;
     const flow: FlowFn = async (props) => {
       seen = props;
       return { publicUrl: '', listen: '127.0.0.1:6000', dataDir: '', password: 'typed', backend: 'git=uvx mcp-server-git' };
@@ -214,14 +224,14 @@ describe('mcpgw init (compiled binary)', () => {
   test('--password-stdin writes a valid file; a second run refuses to overwrite', async () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');
-    const r = await runBinary(['init', '--password-stdin', '--backend', 'erp=https://erp.lan/mcp'], { cwd: t.dir, stdin: 'secret\n' });
+    const r = await runBinary(['init', '--password-stdin', '--backend', 'erp=https://erp.lan/mcp'], { cwd: t.dir, stdin: 'long secret pw\n' });
     expect(r.code).toBe(0);
     expect(firstLine(r.stderr)).toBe(`✓ wrote ${path} (mode 0600)`);
     expect(r.stderr).toContain(`mcpgw serve --config ${path}`);
     expect(r.stderr).toContain('mcpgw funnel on');
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(await Bun.password.verify('secret', parsed(path).auth.password_hash!)).toBe(true);
-    const again = await runBinary(['init', '--password-stdin'], { cwd: t.dir, stdin: 'secret\n' });
+    expect(await Bun.password.verify('long secret pw', parsed(path).auth.password_hash!)).toBe(true);
+    const again = await runBinary(['init', '--password-stdin'], { cwd: t.dir, stdin: 'long secret pw\n' });
     expect(again.code).toBe(1);
     expect(firstLine(again.stderr)).toBe(`error: ${path} already exists`);
   });

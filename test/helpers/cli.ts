@@ -49,14 +49,17 @@ export async function runBinary(args: string[], opts: { env?: Record<string, str
 }
 
 /** Answers prompts from a list, as a terminal (isTTY) or a pipe would; records the prompts it was asked. */
-export function scriptedInput(lines: (string | null)[], opts: { isTTY?: boolean; interruptAt?: number } = {}): PromptInput & { prompts: string[] } {
+export function scriptedInput(lines: (string | null)[], opts: { isTTY?: boolean; interruptAt?: number } = {}): PromptInput & { prompts: string[]; hidden: boolean[] } {
   const queue = [...lines];
   const prompts: string[] = [];
+  const hidden: boolean[] = [];
   return {
     isTTY: opts.isTTY ?? false,
     prompts,
-    async readLine(prompt) {
+    hidden,
+    async readLine(prompt, o = {}) {
       prompts.push(prompt);
+      hidden.push(Boolean(o.hidden));
       if (opts.interruptAt === prompts.length) throw new PromptInterrupted();
       return queue.length > 0 ? (queue.shift() as string | null) : null;
     },
