@@ -5,6 +5,7 @@ import { printError, processIo, type CliIo } from './io.ts';
 import { serve } from './serve.ts';
 import { registerAuth } from './auth.ts';
 import { registerBackends } from './backends.ts';
+import { registerBackup } from './backup.ts';
 import { registerCompletion } from './completion.ts';
 import { registerDoctor } from './doctor.ts';
 import type { CliContext } from './context.ts';
@@ -65,6 +66,7 @@ Signals: SIGHUP reloads the config (so does saving the file); SIGTERM/SIGINT sto
   registerFunnel(program, ctx);
   registerSystemd(program, ctx);
   registerDoctor(program, ctx);
+  registerBackup(program, ctx);
   // last: it walks the finished command tree
   registerCompletion(program, ctx);
   return program;
