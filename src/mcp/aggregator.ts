@@ -15,6 +15,7 @@ import type { Database } from '../store/db.ts';
 import { deleteCatalogsExcept, loadCatalogs, saveCatalog, type StoredCatalog } from '../store/catalogs.ts';
 import type { AuditSink } from '../store/audit.ts';
 import { changedParts, checkPins, type PinChange } from '../store/pins.ts';
+import { unmatchedGlobs } from './tool-lists.ts';
 
 type Json = Record<string, unknown>;
 export type ListKind = 'tools' | 'prompts' | 'resources';
@@ -160,6 +161,20 @@ export class Aggregator {
     this.view = buildView([], naming);
   }
 
+  /** allow/deny globs already warned about in this configure() generation (issue 9 item 8). */
+  private globWarnings = new Set<string>();
+
+  /** Logs one warn per allow/deny glob that matches none of an up backend's tools, once per config (re)load. */
+  private warnUnmatchedGlobs(name: string, policy: ExposurePolicy, tools: Json[]): void {
+    const names = tools.map((t) => String((t as { name?: unknown }).name));
+    for (const u of unmatchedGlobs({ allow: policy.allow ?? [], deny: policy.deny }, names)) {
+      const key = `${this.pinGeneration}\0${name}\0${u.list}\0${u.glob}`;
+      if (this.globWarnings.has(key)) continue;
+      this.globWarnings.add(key);
+      this.log.warn('tool glob matches no tool of the backend', { backend: name, list: `tools.${u.list}`, glob: u.glob, tools: names.length });
+    }
+  }
+
   /** Applies a (new) set of backends and naming options; see BackendPool.apply. */
   async configure(specs: BackendSpec[], naming: NamingOptions): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     this.specs = new Map(specs.map((s) => [s.options.name, s]));
@@ -188,6 +203,7 @@ export class Aggregator {
       const known = this.known.get(b.name);
       if (!known) continue;
       catalogs.push({ name: b.name, policy: spec.policy, ...known.catalog });
+      if (b.state === 'up') this.warnUnmatchedGlobs(b.name, spec.policy, known.catalog.tools);
       if (spec.pinning === 'strict') pinChanges.set(b.name, this.checkPinned(b.name, spec, known.catalog.tools));
       else if (spec.pinning === 'warn') this.checkPinned(b.name, spec, known.catalog.tools);
     }
