@@ -139,6 +139,15 @@ function readPidFile(dataDir: string): number | undefined {
   }
 }
 
+function canEnter(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -155,6 +164,10 @@ export async function checkGateway(config: Config, configPath: string, account: 
   const start = account.unit ? 'sudo systemctl start mcpgw' : `mcpgw serve --config ${configPath}`;
   const live = (await adminRequest(dataDir, '/db-identity')) as DbIdentity | undefined;
   const pid = readPidFile(dataDir);
+  if (!live && existsSync(dataDir) && !canEnter(dataDir)) {
+    const me = userName(process.getuid?.() ?? -1);
+    return fail('gateway', title, `${me} cannot look into data_dir ${dataDir} (its socket and lock): cannot tell whether a gateway runs`, `run doctor as the service's user: sudo -u ${account.uid === process.getuid?.() ? userName(statSync(dataDir).uid) : account.name} mcpgw doctor --config ${configPath}`);
+  }
   if (!live) {
     if (pid && alive(pid)) return fail('gateway', title, `pid ${pid} holds data_dir ${dataDir} but its admin socket does not answer`, account.unit ? 'sudo systemctl restart mcpgw' : `kill ${pid}, then: ${start}`);
     return fail('gateway', title, `no gateway is running on data_dir ${dataDir}`, start);

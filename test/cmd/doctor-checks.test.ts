@@ -3,7 +3,10 @@ import { describe, expect, test } from 'bun:test';
 import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkDatabase, checkDataDir, clockSkew, parseUnit, serviceAccount, writableBy } from '../../cmd/doctor-checks.ts';
+import { checkClock, checkDatabase, checkDataDir, clockSkew, parseUnit, serviceAccount, writableBy } from '../../cmd/doctor-checks.ts';
+import { validateConfig } from '../../src/config/schema.ts';
+import { manualClock, systemDeps } from '../../src/deps.ts';
+import { silentLogger } from '../../src/log.ts';
 
 function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'mcpgw-doctor-unit-'));
@@ -55,5 +58,21 @@ describe('issue 9 item 3: doctor checks', () => {
     const db = checkDatabase(state, nobody);
     expect(db).toMatchObject({ ok: false, hint: `sudo chown -R nobody: ${state}` });
     expect(db.detail).toContain(`${join(state, 'mcpgw.db-wal')} belongs to root`);
+  });
+
+  test('checkClock uses the injected clock and fetch: 90 s ahead fails, 3 s passes, no Date header is not compared', async () => {
+    const at = Date.UTC(2026, 5, 1, 8, 0, 0);
+    const clock = manualClock(at + 90_000);
+    let date: string | undefined = new Date(at).toUTCString();
+    const fetch = (async () => new Response('', { headers: date ? { date } : {} })) as unknown as typeof globalThis.fetch;
+    const deps = systemDeps({ clock, fetch, log: silentLogger });
+    const v = validateConfig({ data_dir: '/tmp/x' }, { env: {}, configDir: '/tmp' });
+    if (!v.ok) throw new Error('config');
+    const ahead = await checkClock(v.value, deps, ['https://time.example'], 1000);
+    expect(ahead).toEqual({ id: 'clock', ok: false, title: 'clock', detail: "this clock is 90 s ahead of time.example's (more than 60 s; access tokens live 60 min)", hint: 'sudo timedatectl set-ntp true' });
+    clock.set(at + 3_500);
+    expect((await checkClock(v.value, deps, ['https://time.example'], 1000)).detail).toBe("within 3 s of time.example's clock (access tokens live 60 min)");
+    date = undefined;
+    expect(await checkClock(v.value, deps, ['https://time.example'], 1000)).toMatchObject({ ok: true, hint: 'timedatectl status' });
   });
 });

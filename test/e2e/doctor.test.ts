@@ -117,6 +117,23 @@ describe('issue 9 item 3: mcpgw doctor', () => {
     expect(check.hint).toBe(`sudo chown -R ${root ? 'nobody' : who}: ${state}`);
   }, 30_000);
 
+  test.if(process.getuid?.() === 0)('a data_dir nobody cannot even look into: the gateway check says it cannot tell, and names the user to run doctor as', async () => {
+    using t = tempDir();
+    chmodSync(t.dir, 0o755);
+    const state = join(t.dir, 'state');
+    mkdirSync(state, { mode: 0o700 });
+    const path = join(t.dir, 'gateway.yaml');
+    writeFileSync(path, stringify({ ...baseConfig(t.dir, {}), listen: `127.0.0.1:${freePort()}` }), { mode: 0o644 });
+    const proc = Bun.spawn(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', BINARY, 'doctor', '--config', path, '--json', '--time-url', 'http://127.0.0.1:1/'], { cwd: '/', env: baseEnv({ HOME: '/nonexistent' }), stdout: 'pipe', stderr: 'pipe' });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    clearTimeout(timer);
+    expect(code).toBe(1);
+    const gateway = byId((JSON.parse(stdout) as { checks: DoctorCheck[] }).checks, 'gateway');
+    expect(gateway).toMatchObject({ ok: false, hint: `run doctor as the service's user: sudo -u root mcpgw doctor --config ${path}` });
+    expect(gateway.detail).toBe(`nobody cannot look into data_dir ${state} (its socket and lock): cannot tell whether a gateway runs`);
+  }, 30_000);
+
   test('an invalid config: config ✗ naming the YAML path and line, nothing else checked, exit 1', async () => {
     using t = tempDir();
     const path = join(t.dir, 'gateway.yaml');
