@@ -87,7 +87,8 @@ export function readBackupInfo(file: string): BackupInfo {
 
 async function backup(file: string, o: { config?: string }, ctx: CliContext): Promise<number> {
   const { io } = ctx;
-  const loaded = loadCliConfig(o.config, ctx.deps().env, io);
+  // Reading a WAL database can create its -shm file: as root in the service user's data_dir that is refused.
+  const loaded = loadCliConfig(o.config, ctx.deps().env, io, 'backup');
   if (!loaded.ok) return loaded.code;
   const dbPath = databasePath(loaded.config.data_dir);
   if (!existsSync(dbPath)) {
@@ -111,7 +112,7 @@ interface RestoreOptions {
 /** Replaces the database (the old one is kept as mcpgw.db.before-restore) and, unless --database-only, the config file. */
 async function restore(file: string, o: RestoreOptions, ctx: CliContext, input: PromptInput): Promise<number> {
   const { io } = ctx;
-  const loaded = loadCliConfig(o.config, ctx.deps().env, io, 'restore …');
+  const loaded = loadCliConfig(o.config, ctx.deps().env, io, 'restore');
   if (!loaded.ok) return loaded.code;
   const info = readBackupInfo(resolve(file));
   if (o.withConfig) {

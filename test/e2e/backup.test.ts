@@ -3,7 +3,7 @@
  * the config in one 0600 file; restore refuses while a gateway serves the data_dir, and brings back both.
  */
 import { describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinary, runBinary } from '../helpers/cli.ts';
@@ -77,4 +77,17 @@ describe('issue 9 item 8: backup and restore', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.split('\n')[0]).toMatch(/^error: .*junk is not an mcpgw backup/);
   }, 30_000);
+
+  test.if(process.getuid?.() === 0)('root may not back up or restore a data_dir that belongs to the service user (it would leave root-owned files there)', async () => {
+    using t = tempDir();
+    const configPath = join(t.dir, 'gateway.yaml');
+    const state = join(t.dir, 'state');
+    writeFileSync(configPath, `data_dir: ${state}\nauth: { mode: none }\n`);
+    expect((await runBinary(['tokens', 'create', '--name', 'x', '--config', configPath])).code).toBe(0);
+    for (const f of ['', '/mcpgw.db']) chownSync(`${state}${f}`, 65534, 65534);
+    const r = await runBinary(['backup', join(t.dir, 'b'), '--config', configPath]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: data_dir ${state} belongs to nobody; root must not create files there\nhint: run it as the service's user: sudo -u nobody mcpgw backup …\n`);
+    expect(existsSync(join(t.dir, 'b'))).toBe(false);
+  });
 });
