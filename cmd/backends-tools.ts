@@ -9,7 +9,7 @@ import { probeBackend } from './backend-probe.ts';
 import { loadCliConfig } from './config.ts';
 import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError, type CliIo } from './io.ts';
-import { notifyGateway } from './backends.ts';
+import { notifyGateway } from './notify-gateway.ts';
 import { ok } from './passwd.ts';
 
 interface ToolsOptions {

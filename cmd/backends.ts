@@ -15,6 +15,7 @@ import { probeBackend } from './backend-probe.ts';
 import { registerBackendsImport } from './backends-import.ts';
 import { registerBackendsPins } from './backends-pins.ts';
 import { registerBackendsTools, warnUnmatched } from './backends-tools.ts';
+import { notifyGateway } from './notify-gateway.ts';
 import { checkNewBackend } from './backends-add-check.ts';
 
 interface AddOptions {
@@ -59,13 +60,6 @@ export function backendEntry(target: string[], o: AddOptions, headers: Record<st
   if (o.connectTimeout) entry.connect_timeout = o.connectTimeout;
   if (o.allow.length > 0 || o.deny.length > 0) entry.tools = { ...(o.allow.length > 0 ? { allow: o.allow } : {}), ...(o.deny.length > 0 ? { deny: o.deny } : {}) };
   return entry;
-}
-
-/** Asks the running gateway to reload its config, and says whether it did. */
-export async function notifyGateway(ctx: CliContext, config: Config): Promise<void> {
-  const answer = await adminRequest(config.data_dir, '/reload', 'POST');
-  if (answer) ctx.io.err(ok(ctx.io, 'the running gateway reloaded its config; connected clients get list_changed'));
-  else ctx.io.err("note: the gateway is not running here; 'mcpgw serve' will pick the change up");
 }
 
 async function add(name: string, target: string[], o: AddOptions, ctx: CliContext): Promise<number> {
