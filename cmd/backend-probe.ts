@@ -2,7 +2,7 @@
 import type { Config } from '../src/config/schema.ts';
 import { Backend, type Catalog } from '../src/backends/backend.ts';
 import type { Deps } from '../src/deps.ts';
-import { silentLogger } from '../src/log.ts';
+import { silentLogger, type Logger } from '../src/log.ts';
 import { backendOptions } from '../src/gateway.ts';
 
 export interface ProbeResult {
@@ -14,11 +14,24 @@ export interface ProbeResult {
   pingMs?: number;
 }
 
-/** Connects (no retries), lists everything, pings, closes. */
-export async function probeBackend(name: string, config: Config, deps: Deps): Promise<ProbeResult> {
+/** A logger that drops everything but a stdio child's stderr lines, which it hands to `onStderr`. */
+function stderrTap(onStderr: (line: string) => void): Logger {
+  const tap: Logger = {
+    ...silentLogger,
+    info: (msg, fields) => {
+      if (msg === 'backend stderr' && typeof fields?.line === 'string') onStderr(fields.line);
+    },
+    child: () => tap,
+  };
+  return tap;
+}
+
+/** Connects (no retries), lists everything, pings, closes; `onStderr` sees a stdio child's stderr lines as they come. */
+export async function probeBackend(name: string, config: Config, deps: Deps, probeOpts: { onStderr?: (line: string) => void } = {}): Promise<ProbeResult> {
   const opts = { ...backendOptions(name, config.backends[name], config), enabled: true, retryInitial: 3_600_000, retryMax: 3_600_000 };
-  const quiet = { ...deps, log: silentLogger };
-  const backend = new Backend(opts, quiet, { changed() {}, notification() {}, serverRequest: async () => ({}) }, silentLogger);
+  const log = probeOpts.onStderr ? stderrTap(probeOpts.onStderr) : silentLogger;
+  const quiet = { ...deps, log };
+  const backend = new Backend(opts, quiet, { changed() {}, notification() {}, serverRequest: async () => ({}) }, log);
   const started = performance.now();
   backend.start();
   await backend.ready();

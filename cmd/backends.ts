@@ -14,6 +14,9 @@ import { confirm, ok, processInput, type PromptInput } from './passwd.ts';
 import { probeBackend } from './backend-probe.ts';
 import { registerBackendsImport } from './backends-import.ts';
 import { registerBackendsPins } from './backends-pins.ts';
+import { registerBackendsTools, warnUnmatched } from './backends-tools.ts';
+import { notifyGateway } from './notify-gateway.ts';
+import { checkNewBackend } from './backends-add-check.ts';
 
 interface AddOptions {
   config?: string;
@@ -27,6 +30,7 @@ interface AddOptions {
   check: boolean;
   replace?: boolean;
   json?: boolean;
+  connectTimeout?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -53,14 +57,9 @@ export function backendEntry(target: string[], o: AddOptions, headers: Record<st
   if (Object.keys(env).length > 0) entry.env = env;
   if (o.prefix !== undefined) entry.prefix = o.prefix === 'false' ? false : o.prefix;
   if (o.description) entry.description = o.description;
+  if (o.connectTimeout) entry.connect_timeout = o.connectTimeout;
   if (o.allow.length > 0 || o.deny.length > 0) entry.tools = { ...(o.allow.length > 0 ? { allow: o.allow } : {}), ...(o.deny.length > 0 ? { deny: o.deny } : {}) };
   return entry;
-}
-
-async function notifyGateway(ctx: CliContext, config: Config): Promise<void> {
-  const answer = await adminRequest(config.data_dir, '/reload', 'POST');
-  if (answer) ctx.io.err(ok(ctx.io, 'the running gateway reloaded its config; connected clients get list_changed'));
-  else ctx.io.err("note: the gateway is not running here; 'mcpgw serve' will pick the change up");
 }
 
 async function add(name: string, target: string[], o: AddOptions, ctx: CliContext): Promise<number> {
@@ -89,18 +88,7 @@ async function add(name: string, target: string[], o: AddOptions, ctx: CliContex
     for (const issue of parsed.issues) io.err(`  ${formatIssue(issue, loaded.path)}`);
     return 2;
   }
-  if (o.check) {
-    io.err(`connecting to '${name}'…`);
-    const probe = await probeBackend(name, parsed.config, ctx.deps());
-    if (!probe.ok) {
-      printError(io, `cannot connect to '${name}': ${probe.error}`, 'check the URL or command, or add it anyway with --no-check');
-      return 1;
-    }
-    const c = probe.catalog;
-    io.err(ok(io, `connected over ${probe.transport}: ${c.tools.length} tools, ${c.prompts.length} prompts, ${c.resources.length + c.templates.length} resources`));
-    for (const t of c.tools.slice(0, 20)) io.err(`  ${String(t.name)}  ${truncateText(String(t.description ?? ''), 60)}`);
-    if (c.tools.length > 20) io.err(`  … and ${c.tools.length - 20} more`);
-  }
+  if (o.check && !(await checkNewBackend(name, parsed.config, ctx))) return 1;
   editConfigFile(loaded.path, edit);
   io.err(ok(io, `added backend '${name}' to ${loaded.path}`));
   if (o.json) io.out(JSON.stringify({ name, added: true, config: loaded.path }));
@@ -182,6 +170,7 @@ async function show(name: string, o: { config?: string; json?: boolean }, ctx: C
     }
     const policy = { prefix: b.prefix, allow: b.tools.allow, deny: b.tools.deny, rename: b.tools.rename, descriptions: b.tools.descriptions };
     const view = buildView([{ name, policy, ...probe.catalog }], { separator: loaded.config.naming.separator, maxLength: loaded.config.naming.max_length });
+    warnUnmatched(ctx.io, name, b.tools, probe.catalog.tools.map((t) => String(t.name)));
     tools = view.tools.map((t) => ({ exposed: String(t.item.name), backend: name, original: view.toolRoutes.get(String(t.item.name))!.original, description: t.item.description as string | undefined }));
   }
   if (o.json) {
@@ -227,6 +216,7 @@ export function registerBackends(program: Command, ctx: CliContext, input: Promp
     .option('--allow <glob>', 'only expose tools matching (repeatable)', collect, [])
     .option('--deny <glob>', 'hide tools matching (repeatable)', collect, [])
     .option('--description <text>', 'one-line summary shown to clients')
+    .option('--connect-timeout <duration>', 'how long connecting may take (written as connect_timeout; default backend_defaults.connect_timeout, 30s)')
     .option('--no-check', 'write it without connecting first')
     .option('--replace', 'overwrite an existing backend of that name')
     .option('--json', 'print {"name","added","config"} on stdout')
@@ -235,7 +225,7 @@ export function registerBackends(program: Command, ctx: CliContext, input: Promp
       `
 Examples:
   mcpgw backends add erp https://erp.lan/mcp --header 'Authorization=Bearer \${ERP_TOKEN}'
-  mcpgw backends add files -- npx -y @modelcontextprotocol/server-filesystem /srv/share
+  mcpgw backends add files --connect-timeout 2m -- npx -y @modelcontextprotocol/server-filesystem /srv/share
   mcpgw backends add ha http://ha.lan:8123/mcp_server/sse --transport sse --deny 'delete_*'`,
     )
     .action((name: string, target: string[], o: AddOptions) => run(add(name, target, o, ctx)));
@@ -272,4 +262,5 @@ Examples:
     .action((name: string, o) => run(testBackend(name, o, ctx)));
   registerBackendsImport(backends, ctx, input);
   registerBackendsPins(backends, ctx);
+  registerBackendsTools(backends, ctx);
 }

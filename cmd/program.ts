@@ -5,7 +5,9 @@ import { printError, processIo, type CliIo } from './io.ts';
 import { serve } from './serve.ts';
 import { registerAuth } from './auth.ts';
 import { registerBackends } from './backends.ts';
+import { registerBackup } from './backup.ts';
 import { registerCompletion } from './completion.ts';
+import { registerDoctor } from './doctor.ts';
 import type { CliContext } from './context.ts';
 import { registerFunnel } from './funnel.ts';
 import { registerInit } from './init.ts';
@@ -63,6 +65,8 @@ Signals: SIGHUP reloads the config (so does saving the file); SIGTERM/SIGINT sto
   registerLogs(program, ctx);
   registerFunnel(program, ctx);
   registerSystemd(program, ctx);
+  registerDoctor(program, ctx);
+  registerBackup(program, ctx);
   // last: it walks the finished command tree
   registerCompletion(program, ctx);
   return program;

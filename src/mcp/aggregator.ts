@@ -17,6 +17,7 @@ import type { AuditSink } from '../store/audit.ts';
 import { changedParts, type PinChange } from '../store/pins.ts';
 import { CallStats, type CallRecord } from './call-stats.ts';
 import { PinCheck } from './pin-check.ts';
+import { unmatchedGlobs } from './tool-lists.ts';
 
 type Json = Record<string, unknown>;
 export type ListKind = 'tools' | 'prompts' | 'resources';
@@ -114,6 +115,8 @@ export class Aggregator {
   private coalesceTimer?: ReturnType<typeof setTimeout>;
   /** Pin check results per backend, valid for one tools array and one configure() generation. */
   private readonly pins: PinCheck;
+  /** Counts config (re)loads: warnings said once per load. */
+  private configGeneration = 0;
   /** Minimum spacing of list_changed notifications per kind (issue 7 item 4). */
   listChangedSpacingMs = 250;
   onBackendChanged?: (backend: Backend) => void;
@@ -148,12 +151,27 @@ export class Aggregator {
     this.view = buildView([], naming);
   }
 
+  /** allow/deny globs already warned about in this configure() generation (issue 9 item 8). */
+  private globWarnings = new Set<string>();
+
+  /** Logs one warn per allow/deny glob that matches none of an up backend's tools, once per config (re)load. */
+  private warnUnmatchedGlobs(name: string, policy: ExposurePolicy, tools: Json[]): void {
+    const names = tools.map((t) => String((t as { name?: unknown }).name));
+    for (const u of unmatchedGlobs({ allow: policy.allow ?? [], deny: policy.deny }, names)) {
+      const key = `${this.configGeneration}\0${name}\0${u.list}\0${u.glob}`;
+      if (this.globWarnings.has(key)) continue;
+      this.globWarnings.add(key);
+      this.log.warn('tool glob matches no tool of the backend', { backend: name, list: `tools.${u.list}`, glob: u.glob, tools: names.length });
+    }
+  }
+
   /** Applies a (new) set of backends and naming options; see BackendPool.apply. */
   async configure(specs: BackendSpec[], naming: NamingOptions): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     this.specs = new Map(specs.map((s) => [s.options.name, s]));
     this.naming = naming;
     // A reload (also the one `mcpgw backends approve` asks for) re-reads the pins.
     this.pins.invalidate();
+    this.configGeneration++;
     for (const name of [...this.known.keys()]) if (!this.specs.has(name)) this.known.delete(name);
     if (this.db) this.persistSafely(() => deleteCatalogsExcept(this.db!, [...this.specs.keys()]));
     const diff = await this.pool.apply(specs.map((s) => s.options));
@@ -176,6 +194,7 @@ export class Aggregator {
       const known = this.known.get(b.name);
       if (!known) continue;
       catalogs.push({ name: b.name, policy: spec.policy, ...known.catalog });
+      if (b.state === 'up') this.warnUnmatchedGlobs(b.name, spec.policy, known.catalog.tools);
       if (spec.pinning === 'strict') pinChanges.set(b.name, this.pins.changes(b.name, spec.pinning, known.catalog.tools));
       else if (spec.pinning === 'warn') this.pins.changes(b.name, spec.pinning, known.catalog.tools);
     }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -7,12 +7,12 @@ import { registerCompletion } from '../../cmd/completion.ts';
 import type { CliContext } from '../../cmd/context.ts';
 import { registerFunnel } from '../../cmd/funnel.ts';
 import { createProgram } from '../../cmd/program.ts';
-import { ensureBinary, runBinary, runCli, scriptedInput } from '../helpers/cli.ts';
+import { BINARY, ensureBinary, runBinary, runCli, scriptedInput } from '../helpers/cli.ts';
 
 /** The real tree (createProgram, with `serve`), this change's funnel and completion, and a command added later. */
 function register(program: Command, ctx: CliContext): void {
   const real = createProgram(ctx.io, ctx.deps, ctx.result);
-  for (const cmd of real.commands.filter((c) => !['funnel', 'completion'].includes(c.name()))) program.addCommand(cmd);
+  for (const cmd of real.commands.filter((c) => !['funnel', 'completion', '__complete'].includes(c.name()))) program.addCommand(cmd);
   registerFunnel(program, ctx, scriptedInput([]));
   program.command('zz-new').description('a command added later').option('--flag-of-new', 'x');
   registerCompletion(program, ctx);
@@ -135,4 +135,48 @@ describe('mcpgw completion (compiled binary)', () => {
       expect(r.stdout).toContain('serve');
     }
   });
+});
+
+describe('issue 9 item 8: completion of backend names and grant ids (compiled binary)', () => {
+  beforeAll(() => ensureBinary());
+
+  test('bash, zsh and fish offer the config\'s backend names and the database\'s grant ids, following --config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpgw-completion-values-'));
+    try {
+      const config = join(dir, 'gateway.yaml');
+      writeFileSync(config, `data_dir: ${join(dir, 'state')}\nauth: { mode: none }\nbackends:\n  alpha: { url: "http://127.0.0.1:1/mcp" }\n  beta: { command: "true" }\n`);
+      expect((await runBinary(['tokens', 'create', '--name', 'laptop', '--config', config])).code).toBe(0);
+      const grants = JSON.parse((await runBinary(['tokens', 'list', '--json', '--config', config])).stdout) as { grants: { id: string }[] };
+      const grant = grants.grants[0].id;
+      // The scripts call the program by the name the user typed: put the binary on PATH as mcpgw.
+      symlinkSync(BINARY, join(dir, 'mcpgw'));
+      const env = { PATH: `${dir}:${process.env.PATH}`, HOME: dir, NO_COLOR: '1' };
+
+      const bash = (await runBinary(['completion', 'bash'])).stdout;
+      writeFileSync(join(dir, 'c.bash'), bash);
+      const completeBashIn = (line: string[]) => {
+        const prog = `source ${join(dir, 'c.bash')}; COMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _mcpgw; printf '%s\\n' "\${COMPREPLY[@]}"`;
+        return Bun.spawnSync(['bash', '-c', prog], { cwd: dir, env, stdout: 'pipe' }).stdout.toString().split('\n').filter(Boolean);
+      };
+      expect(completeBashIn(['mcpgw', 'backends', 'show', '--config', config, ''])).toEqual(expect.arrayContaining(['alpha', 'beta']));
+      expect(completeBashIn(['mcpgw', 'backends', 'tools', '--config', config, 'b'])).toEqual(['beta']);
+      expect(completeBashIn(['mcpgw', 'tokens', 'revoke', '--config', config, ''])).toContain(grant);
+      // backends add takes a new name: nothing from the config is offered there.
+      expect(completeBashIn(['mcpgw', 'backends', 'add', '--config', config, 'a'])).toEqual([]);
+
+      writeFileSync(join(dir, 'mcpgw.fish'), (await runBinary(['completion', 'fish'])).stdout);
+      const fish = Bun.spawnSync(['fish', '--no-config', '-c', `source ${join(dir, 'mcpgw.fish')}; complete -C 'mcpgw backends show --config ${config} '`], { env, stdout: 'pipe' });
+      expect(fish.stdout.toString().split('\n').map((l) => l.split('\t')[0])).toEqual(expect.arrayContaining(['alpha', 'beta']));
+
+      const zsh = (await runBinary(['completion', 'zsh'])).stdout;
+      expect(zsh).toContain('__complete backends');
+      expect(Bun.spawnSync(['zsh', '-n'], { stdin: new Blob([zsh]) }).exitCode).toBe(0);
+
+      const values = await runBinary(['__complete', 'grants', '--config', config]);
+      expect(values).toEqual({ code: 0, stdout: `${grant}\n`, stderr: '' });
+      expect((await runBinary(['__complete', 'backends', '--config', join(dir, 'missing.yaml')])).stdout).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
