@@ -92,13 +92,13 @@ const PLAIN: [RegExp, string][] = [
   [/refresh token expired/, 'the refresh token expired: the connector must sign in again'],
   [/refresh token was revoked/, 'the refresh token was revoked (mcpgw tokens revoke, or reuse detected)'],
   [/refresh token already used/, 'the refresh token was used again after the grace window; the whole grant is revoked'],
-  [/^invalid_client/, 'client authentication failed at /token'],
 ];
 
 /** The plain-words reason for a failed row. Pure. */
 export function explainFailure(row: Pick<AuditRow, 'event' | 'error'>): string {
   const error = row.error ?? '';
-  for (const [re, words] of PLAIN) if (re.test(error)) return error.startsWith('invalid_client') ? `${words}: ${error.replace(/^invalid_client:\s*/, '')}` : words;
+  if (row.event === 'token_failed' && error.startsWith('invalid_client')) return `client authentication failed at /token: ${error.replace(/^invalid_client:\s*/, '')}`;
+  for (const [re, words] of PLAIN) if (re.test(error)) return words;
   if (row.event === 'consent_denied') return 'the owner pressed Deny on the consent page';
   if (row.event === 'password_failed') return 'wrong owner password on the consent page';
   return error || row.event.replace(/_/g, ' ');
