@@ -34,7 +34,9 @@ export function redirectToClient(ctx: AuthContext, redirectUri: string, params: 
 export async function handleAuthorizeRequest(q: Map<string, string[]>, ctx: AuthContext, src: RequestSource = {}): Promise<Response> {
   const nonce = newNonce(ctx);
   const clientId = param(q, 'client_id');
-  const failed = (status: number, error: string) => ctx.trace.step({ event: 'authorize_failed', clientId: clipField(clientId), error }, src, { status });
+  // A new sign-in has a new PKCE challenge: two attempts within seconds are both recorded, a flood of one is not.
+  const challenge = param(q, 'code_challenge') ?? '';
+  const failed = (status: number, error: string) => ctx.trace.step({ event: 'authorize_failed', clientId: clipField(clientId), error }, src, { status }, challenge);
   if (clientId === undefined) {
     failed(400, 'client_id is missing');
     return errorPage('Invalid request', 'client_id is missing.', nonce);
@@ -57,7 +59,7 @@ export async function handleAuthorizeRequest(q: Map<string, string[]>, ctx: Auth
     const req: AuthorizeRequest = { clientId, redirectUri, redirectUriSent: param(q, 'redirect_uri') !== undefined, state, ...rest };
     const res = showConsent(ctx, client, req, { status: 200, checked: new Set(ctx.backendNames()) });
     if (res.status === 503) failed(503, 'no owner password is set, so the consent page cannot approve anything: run mcpgw passwd');
-    else ctx.trace.step({ event: 'authorize_requested', clientId, clientName: client.clientName }, src, { status: res.status, registration: client.registration });
+    else ctx.trace.step({ event: 'authorize_requested', clientId, clientName: client.clientName }, src, { status: res.status, registration: client.registration }, challenge);
     return res;
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;

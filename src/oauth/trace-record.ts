@@ -27,8 +27,11 @@ export interface RequestSource {
 
 /** Records trace steps; never throws. */
 export interface TraceRecorder {
-  /** Records a step, unless the same address sent the same one (same client, same path) within the window. */
-  step(e: AuthAuditEntry & { event: AuthEventName }, src: RequestSource, detail?: Record<string, unknown>): void;
+  /**
+   * Records a step, unless the same address sent the same one (same client, same path, same `distinct`) within the
+   * window. `distinct` tells attempts apart without being stored (e.g. the public PKCE challenge of an /authorize).
+   */
+  step(e: AuthAuditEntry & { event: AuthEventName }, src: RequestSource, detail?: Record<string, unknown>, distinct?: string): void;
   /** Records the first authenticated request of an OAuth grant (once per grant; `seenBefore` checks older rows). */
   firstCall(e: { grantId: string; clientId: string; clientName?: string }, src: RequestSource, detail: Record<string, unknown>): void;
 }
@@ -93,8 +96,8 @@ export function createTraceRecorder(audit: AuthEventRecorder, clock: Clock, log:
   };
 
   return {
-    step(e, src, detail = {}) {
-      const key = [e.event, src.ip ?? '', e.clientId ?? '', String(detail.path ?? '')].join('\u0000');
+    step(e, src, detail = {}, distinct = '') {
+      const key = [e.event, src.ip ?? '', e.clientId ?? '', String(detail.path ?? ''), distinct.slice(0, 128)].join('\u0000');
       const { ok, suppressed } = admit(key, clock.now());
       if (ok) write(e, src, suppressed > 0 ? { ...detail, suppressed } : detail);
     },

@@ -172,8 +172,8 @@ function sameSource(a: TraceAttempt, ip: string | null, ua: string | null): bool
 
 /** Whether a step of this phase continues the attempt or starts a new one (a retry or a fresh start). */
 function continues(o: Open, rank: number): boolean {
-  if (o.done) return false;
-  if (o.failedAt >= 0 && rank <= o.failedAt) return false;
+  // After a final failure the client has to start over: whatever comes next belongs to a new attempt.
+  if (o.done || o.failedAt >= 0) return false;
   return rank >= o.maxRank;
 }
 
@@ -229,7 +229,7 @@ function verdict(o: Open, now: number, abandonMs: number): void {
 /**
  * Groups auth audit rows (oldest first) into attempts. A step joins the latest open attempt of its client_id, else
  * one from the same address and User-Agent (the 401 and metadata steps carry no client_id); a step of an earlier
- * phase than the attempt reached, a retry after a final failure, or anything after the first MCP request starts a
+ * phase than the attempt reached, anything after a final failure, or anything after the first MCP request starts a
  * new attempt. Pure.
  */
 export function buildTrace(rows: readonly AuditRow[], opts: TraceOptions): TraceAttempt[] {

@@ -115,6 +115,20 @@ describe('buildTrace', () => {
   });
 });
 
+describe('buildTrace after a final failure', () => {
+  test('issue 9 item 2: nothing joins an attempt that ended in a final failure, even a later phase (a second browser round)', () => {
+    const who = { client_id: 'c1', ip: '198.51.100.7' };
+    const rows = [
+      row(0, 'authorize_failed', { ...who, status: 400, error: 'redirect URI https://x/cb is not registered for this client' }),
+      row(SEC, 'consent_granted', who),
+      row(2 * SEC, 'token_issued', who),
+    ];
+    const attempts = buildTrace(rows, { now: T0 + 3 * SEC });
+    expect(attempts.map((a) => a.steps.map((s) => s.step))).toEqual([['authorize'], ['consent', 'token']]);
+    expect(attempts[0]!.reason).toBe('redirect URI https://x/cb is not registered for this client');
+  });
+});
+
 describe('explainFailure', () => {
   test('issue 9 item 2: known /token errors in plain words; unknown ones as recorded', () => {
     expect(explainFailure({ event: 'token_failed', error: 'invalid_grant: PKCE verification failed' })).toStartWith('PKCE verifier does not match the challenge');
