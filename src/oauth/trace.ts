@@ -236,18 +236,26 @@ export function buildTrace(rows: readonly AuditRow[], opts: TraceOptions): Trace
   const windowMs = opts.windowMs ?? DEFAULT_WINDOW_MS;
   const abandonMs = opts.abandonMs ?? DEFAULT_ABANDON_MS;
   const open: Open[] = [];
+  // Attempts a step may still join: pruned as time moves on, so a day of scanner 401s stays cheap to group.
+  let live: Open[] = [];
+  let prunedAt = -Infinity;
   for (const row of rows) {
     const step = stepOf(row);
     if (!step) continue;
     const t = Date.parse(row.time);
     const rank = RANK[step];
-    let o = findOpen(open, row, t, windowMs, rank);
+    if (t - prunedAt > windowMs / 4) {
+      live = live.filter((x) => !x.done && x.failedAt < 0 && t - x.last <= windowMs);
+      prunedAt = t;
+    }
+    let o = findOpen(live, row, t, windowMs, rank);
     // A refresh continues a refused token's attempt; on its own it is routine, not a sign-in.
     if (!o && row.event === 'token_refreshed') continue;
     if (!o) {
       const attempt: TraceAttempt = { id: row.id, client_id: null, client_name: null, grant_id: null, ip: row.ip, user_agent: detailValue(row, 'user_agent', 'string'), started: row.time, ended: row.time, status: 'in_progress', reason: null, steps: [] };
       o = { attempt, last: t, maxRank: 0, failedAt: -1, done: false };
       open.push(o);
+      live.push(o);
     }
     const s = toStep(row, step);
     const a = o.attempt;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { TraceAttempt } from '../../src/oauth/trace.ts';
-import { ensureBinary, runBinary } from '../helpers/cli.ts';
+import { baseEnv, BINARY, ensureBinary, runBinary } from '../helpers/cli.ts';
 import { baseConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { CLAUDE_DCR_BODY, openConsent, pkce, postForm, submitConsent } from '../helpers/oauth-client.ts';
 import { passwordHash, type OAuthWorld } from '../helpers/oauth-world.ts';
@@ -118,5 +118,34 @@ describe('mcpgw auth trace (issue 9 item 2)', () => {
     expect(bad.stderr).toStartWith("error: --since must be a duration like 1h or 7d");
     const help = await runBinary(['auth', 'trace', '--help']);
     expect(help.stdout).toContain('Examples:');
+  });
+
+  test('issue 9 item 2: --follow --json prints a new attempt as it happens and exits 0 on SIGINT', async () => {
+    await attemptsUntil((a) => a.at(-1)?.status === 'succeeded');
+    const proc = Bun.spawn([BINARY, 'auth', 'trace', '--follow', '--json', '--interval', '100', '--config', gw.configPath], { env: baseEnv(), stdout: 'pipe', stderr: 'pipe' });
+    try {
+      const reader = proc.stdout.getReader();
+      let out = '';
+      const read = async (until: (text: string) => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!until(out) && Date.now() < deadline) {
+          const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)]);
+          if (!chunk || chunk.done) break;
+          out += new TextDecoder().decode(chunk.value);
+        }
+        return out;
+      };
+      // The history first (three attempts), then the newcomer.
+      expect((await read((t) => t.split('\n').length > 3)).split('\n').filter(Boolean)).toHaveLength(3);
+      const stranger = { 'x-forwarded-for': '192.0.2.44', 'user-agent': 'curl/8.5' };
+      expect((await fetch(gw.mcpUrl, { method: 'POST', headers: stranger, body: '{}' })).status).toBe(401);
+      const text = await read((t) => t.includes('192.0.2.44'));
+      const last = JSON.parse(text.trim().split('\n').at(-1)!) as TraceAttempt;
+      expect([last.ip, last.user_agent, last.status, last.steps.map((s) => s.event)]).toEqual(['192.0.2.44', 'curl/8.5', 'in_progress', ['mcp_unauthorized']]);
+      proc.kill('SIGINT');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
   });
 });

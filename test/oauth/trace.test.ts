@@ -129,6 +129,15 @@ describe('buildTrace after a final failure', () => {
   });
 });
 
+describe('buildTrace at volume', () => {
+  test('issue 9 item 2: a day of scanner 401s from 20,000 addresses groups into 20,000 abandoned attempts (within the test timeout)', () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => row(i * 4 * SEC, 'mcp_unauthorized', { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, status: 401 }));
+    const attempts = buildTrace(rows, { now: T0 + 2 * 24 * 60 * MIN });
+    expect(attempts).toHaveLength(20_000);
+    expect(attempts.every((a) => a.status === 'failed' && a.reason!.startsWith('the client never came back after the 401'))).toBe(true);
+  });
+});
+
 describe('explainFailure', () => {
   test('issue 9 item 2: known /token errors in plain words; unknown ones as recorded', () => {
     expect(explainFailure({ event: 'token_failed', error: 'invalid_grant: PKCE verification failed' })).toStartWith('PKCE verifier does not match the challenge');
