@@ -7,6 +7,7 @@ import {
   validateAuthorizeParams,
   type AuthorizeRequest,
 } from './authorize-params.ts';
+import { looksLikeCimdClientId } from './cimd-document.ts';
 import type { ResolvedClient } from './clients.ts';
 import { renderConsentPage } from './consent-page.ts';
 import type { AuthContext } from './context.ts';
@@ -46,11 +47,18 @@ export async function handleAuthorizeRequest(q: Map<string, string[]>, ctx: Auth
   let redirectUri: string;
   try {
     client = found = await ctx.clients.forAuthorize(clientId);
+    // The client metadata document (CIMD) is the registration step of a URL client_id.
+    if (client.registration === 'cimd') ctx.trace.step({ event: 'client_metadata_resolved', clientId, clientName: client.clientName }, src, {}, challenge);
     redirectUri = chooseRedirectUri(client, param(q, 'redirect_uri'));
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     ctx.deps.log.warn('authorization request refused', { client_id: clientId, error: err.description });
-    failed(400, authorizeFailure(err, q, ctx, found));
+    const cimd = ctx.settings.cimd;
+    if (!found && cimd.enabled && looksLikeCimdClientId(clientId, cimd.allow_http)) {
+      ctx.trace.step({ event: 'client_metadata_failed', clientId: clipField(clientId), error: `${err.code}: ${err.description}` }, src, { status: 400 }, challenge);
+    } else {
+      failed(400, authorizeFailure(err, q, ctx, found));
+    }
     return errorPage('Invalid request', err.description, nonce);
   }
   const state = q.get('state')?.[0];

@@ -63,6 +63,8 @@ const EVENT_STEP: Record<string, TraceStepName> = {
   mcp_token_refused: 'challenge',
   client_registered: 'registration',
   register_failed: 'registration',
+  client_metadata_resolved: 'registration',
+  client_metadata_failed: 'registration',
   authorize_requested: 'authorize',
   authorize_failed: 'authorize',
   consent_granted: 'consent',
@@ -123,10 +125,9 @@ function summaryOf(row: AuditRow, step: TraceStepName): string {
     case 'metadata_fetched': return `fetched ${detailValue<string>(row, 'path', 'string') ?? (step === 'resource_metadata' ? 'the protected-resource metadata' : 'the authorization-server metadata')}`;
     case 'client_registered': return `registered (dynamic client registration)${row.client_name ? ` as "${row.client_name}"` : ''}`;
     case 'register_failed': return 'dynamic client registration refused';
-    case 'authorize_requested': {
-      const how = detailValue<string>(row, 'registration', 'string');
-      return `opened /authorize; consent page shown${how === 'cimd' ? ' (client metadata document fetched)' : ''}`;
-    }
+    case 'client_metadata_resolved': return `client metadata document ${row.client_id} resolved (CIMD)`;
+    case 'client_metadata_failed': return `client metadata document ${row.client_id} refused`;
+    case 'authorize_requested': return 'opened /authorize; consent page shown';
     case 'authorize_failed': return '/authorize refused';
     case 'consent_granted': return 'owner approved on the consent page; code sent to the redirect URI';
     case 'consent_denied': return 'owner denied on the consent page';

@@ -28,6 +28,8 @@ export type AuthEventName =
   | 'mcp_token_refused'
   | 'metadata_fetched'
   | 'register_failed'
+  | 'client_metadata_resolved'
+  | 'client_metadata_failed'
   | 'authorize_requested'
   | 'authorize_failed'
   | 'mcp_first_call';
@@ -48,6 +50,8 @@ const AUTH_OUTCOME: Record<AuthEventName, AuditOutcome> = {
   mcp_token_refused: 'error',
   metadata_fetched: 'ok',
   register_failed: 'error',
+  client_metadata_resolved: 'ok',
+  client_metadata_failed: 'error',
   authorize_requested: 'ok',
   authorize_failed: 'error',
   mcp_first_call: 'ok',

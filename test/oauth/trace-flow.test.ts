@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'bun:test';
 import { buildTrace, type TraceAttempt } from '../../src/oauth/trace.ts';
 import { queryAudit } from '../../src/store/audit.ts';
-import { callMcp, CLAUDE_DCR_BODY, openConsent, pkce, postForm, register, submitConsent } from '../helpers/oauth-client.ts';
+import { authorizeUrl, authParams, callMcp, CLAUDE_DCR_BODY, openConsent, pkce, postForm, register, submitConsent } from '../helpers/oauth-client.ts';
+import { startDocServer } from '../helpers/oauth-tls.ts';
 import { startOAuthWorld, TEST_IP_HEADER, type OAuthWorld } from '../helpers/oauth-world.ts';
 
 const CALLBACK = 'https://claude.ai/api/mcp/auth_callback';
@@ -153,5 +154,21 @@ describe('auth trace from the authorization server', () => {
     const [a] = traceOf(w);
     expect(a!.steps.map((s) => [s.event, s.status, s.ok])).toEqual([['mcp_token_refused', 401, false]]);
     expect(a!.steps[0]!.reason).toStartWith('invalid_token: ');
+  });
+
+  test('issue 9 item 2: a URL client_id shows its client metadata document as the registration step, and names why it was refused', async () => {
+    await using docs = startDocServer(() => new Response('no', { status: 404 }));
+    await using w = await startOAuthWorld();
+    const clientId = `${docs.origin}/oauth/client.json`;
+    expect((await openConsent(authorizeUrl(w, authParams(w, clientId, pkce().challenge)))).res.status).toBe(400);
+    docs.respond = () => Response.json({ client_id: clientId, client_name: 'Doc App', redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none' });
+    expect((await openConsent(authorizeUrl(w, authParams(w, clientId, pkce().challenge)))).res.status).toBe(200);
+    const attempts = traceOf(w);
+    expect(attempts.map((a) => [a.status, a.reason, a.steps.map((s) => [s.event, s.status])])).toEqual([
+      ['failed', 'invalid_client: client metadata document answered HTTP 404', [['client_metadata_failed', 400]]],
+      ['in_progress', null, [['client_metadata_resolved', null], ['authorize_requested', 200]]],
+    ]);
+    expect(attempts[1]!.steps[0]!.summary).toBe(`client metadata document ${clientId} resolved (CIMD)`);
+    expect(attempts[1]!.client_name).toBe('Doc App');
   });
 });
