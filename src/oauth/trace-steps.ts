@@ -25,8 +25,21 @@ async function oauthErrorText(res: Response): Promise<string | undefined> {
   }
 }
 
+/** Runs a recording step; the trace is an observer and never fails the request it watches. */
+async function safely(ctx: AuthContext, what: () => Promise<void> | void): Promise<void> {
+  try {
+    await what();
+  } catch (err) {
+    ctx.deps.log.debug('could not record a sign-in trace step', { error: err });
+  }
+}
+
 /** Records a metadata fetch or a refused registration served by the authorization server. */
-export async function traceRoute(req: Request, res: Response, ip: string, ctx: AuthContext): Promise<void> {
+export function traceRoute(req: Request, res: Response, ip: string, ctx: AuthContext): Promise<void> {
+  return safely(ctx, () => routeStep(req, res, ip, ctx));
+}
+
+async function routeStep(req: Request, res: Response, ip: string, ctx: AuthContext): Promise<void> {
   const path = new URL(req.url).pathname;
   const src = { ip, userAgent: req.headers.get('user-agent') };
   const document = METADATA[path];
@@ -41,10 +54,14 @@ export async function traceRoute(req: Request, res: Response, ip: string, ctx: A
  * Records the bearer check of an MCP request: the unauthenticated 401 that starts a sign-in, a refused token
  * (with the reason the 401 gives), or an OAuth grant's first authenticated request.
  */
-export async function traceAuthentication(req: Request, result: AuthResult, ip: string | undefined, ctx: AuthContext): Promise<void> {
+export function traceAuthentication(req: Request, result: AuthResult, ip: string | undefined, ctx: AuthContext): Promise<void> {
+  return safely(ctx, () => authenticationStep(req, result, ip, ctx));
+}
+
+async function authenticationStep(req: Request, result: AuthResult, ip: string | undefined, ctx: AuthContext): Promise<void> {
   const path = new URL(req.url).pathname;
   if (!MCP_PATHS.has(path)) return;
-  const src = { ip, userAgent: req.headers.get('user-agent') };
+  const src = { ip: ip || undefined, userAgent: req.headers.get('user-agent') };
   if (result.ok) {
     const p = result.principal;
     if (p.kind === 'oauth') ctx.trace.firstCall({ grantId: p.grantId, clientId: p.clientId, clientName: p.clientName }, src, { path, method: req.method });
