@@ -6,6 +6,7 @@ import { databasePath } from '../src/gateway.ts';
 import { normalizeAddress } from '../src/oauth/client-address.ts';
 import { openStore } from '../src/store/db.ts';
 import { clearLoginThrottle, listThrottles } from '../src/store/throttle.ts';
+import { registerAuthTrace } from './auth-trace.ts';
 import { loadCliConfig } from './config.ts';
 import { runAction, type CliContext } from './context.ts';
 import { printError } from './io.ts';
@@ -48,7 +49,7 @@ function unlock(o: UnlockOptions, ctx: CliContext): number {
 
 /** Registers `mcpgw auth …`. */
 export function registerAuth(program: Command, ctx: CliContext): void {
-  const auth = program.command('auth').description('Manage sign-in to the consent page');
+  const auth = program.command('auth').description('Manage sign-in to the consent page and trace connector sign-ins');
   auth
     .command('unlock')
     .description('End the back-off after wrong passwords, for every address or one')
@@ -66,4 +67,5 @@ After auth.login.max_failures wrong passwords from one address, that address wai
 (at most auth.login.lockout) before its next try; the wait survives restarts.`,
     )
     .action((o: UnlockOptions) => runAction(ctx, () => unlock(o, ctx)));
+  registerAuthTrace(auth, ctx);
 }

@@ -164,7 +164,7 @@ Examples:
 
 Kinds: call (a tools/call), auth (client_registered, consent_granted, consent_denied, password_failed,
 sign_in_refused, token_issued, token_refreshed, token_failed, code_reuse_detected, refresh_reuse_detected,
-token_revoked) and backend (up, down). Retention: audit.retention in the config (default 30d).`,
+token_revoked, and the sign-in steps of 'mcpgw auth trace') and backend (up, down). Retention: audit.retention in the config (default 30d).`,
     )
     .action((o: LogsOptions) => runAction(ctx, () => logs(o, ctx)));
 }

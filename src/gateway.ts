@@ -181,8 +181,8 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     });
     auth = {
       routes: (req, ip) => server.handle(req, ip),
-      authenticate: async (req) => {
-        const r = await server.authenticate(req);
+      authenticate: async (req, ip) => {
+        const r = await server.authenticate(req, ip);
         return r.ok ? { ok: true, grant: grantOf(r.principal) } : r;
       },
     };
@@ -205,7 +205,7 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     await mountAuth(publicUrl);
     deps.log.info('public_url changed', { public_url: publicUrl });
   };
-  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r) => auth.authenticate(r) }, deps, inflight, snapshot, problems: opts.problems, metrics, publicUrl: () => handle.publicUrl });
+  const routes = createRoutes({ aggregator, endpoint, auth: { routes: (r, ip) => auth.routes(r, ip), authenticate: (r, ip) => auth.authenticate(r, ip) }, deps, inflight, snapshot, problems: opts.problems, metrics, publicUrl: () => handle.publicUrl });
   const handle: Gateway = {
     fetch: (req, clientIp = '') => routes(req, clientIp),
     publicUrl,

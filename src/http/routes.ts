@@ -26,7 +26,7 @@ export interface Authenticator {
   /** Serves the authorization server's routes; undefined for paths it does not own. */
   routes(req: Request, clientIp: string): Promise<Response | undefined>;
   /** Resource-server check: a grant, or the 401 response to send. */
-  authenticate(req: Request): Promise<{ ok: true; grant: Grant } | { ok: false; response: Response }>;
+  authenticate(req: Request, clientIp?: string): Promise<{ ok: true; grant: Grant } | { ok: false; response: Response }>;
 }
 
 export interface RouteDeps {
@@ -68,17 +68,17 @@ async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Resp
     const endpoint = r.endpoint;
     // Preflights carry no credentials; everything else meets the bearer check before any other check (spec-checklist §1.1).
     if (req.method === 'OPTIONS') return endpoint.preflight(req);
-    const auth = await r.auth.authenticate(req);
+    const auth = await r.auth.authenticate(req, clientIp);
     return endpoint.withCors(req, auth.ok ? await endpoint.handle(req, auth.grant) : auth.response);
   }
   // The deprecated HTTP+SSE transport (2024-11-05) for SSE-only clients, behind the same bearer check (spec-checklist §2.11).
   if ((pathname === '/sse' && req.method === 'GET') || (pathname === '/messages' && req.method === 'POST')) {
-    const auth = await r.auth.authenticate(req);
+    const auth = await r.auth.authenticate(req, clientIp);
     if (!auth.ok) return auth.response;
     return pathname === '/sse' ? r.endpoint.openSseTransport(req, auth.grant) : r.endpoint.postSseMessage(req, auth.grant);
   }
   if (pathname === '/status' && req.method === 'GET') {
-    const auth = await r.auth.authenticate(req);
+    const auth = await r.auth.authenticate(req, clientIp);
     if (!auth.ok) return auth.response;
     return status(r, auth.grant);
   }

@@ -7,6 +7,7 @@ import {
   validateAuthorizeParams,
   type AuthorizeRequest,
 } from './authorize-params.ts';
+import { looksLikeCimdClientId } from './cimd-document.ts';
 import type { ResolvedClient } from './clients.ts';
 import { renderConsentPage } from './consent-page.ts';
 import type { AuthContext } from './context.ts';
@@ -14,6 +15,7 @@ import { OAuthError } from './errors.ts';
 import { cspSourceFor, errorPage, htmlResponse } from './html.ts';
 import { param } from './request.ts';
 import { isLoopbackHost, redirectDisplayHost } from './redirect-uri.ts';
+import { clipField, type RequestSource } from './trace-record.ts';
 
 /** How long a consent page stays answerable. */
 export const CONSENT_TTL = 10 * 60 * 1000;
@@ -30,29 +32,58 @@ export function redirectToClient(ctx: AuthContext, redirectUri: string, params: 
 }
 
 /** Handles an authorization request (GET query or POST form): error page, error redirect, or consent page. */
-export async function handleAuthorizeRequest(q: Map<string, string[]>, ctx: AuthContext): Promise<Response> {
+export async function handleAuthorizeRequest(q: Map<string, string[]>, ctx: AuthContext, src: RequestSource = {}): Promise<Response> {
   const nonce = newNonce(ctx);
   const clientId = param(q, 'client_id');
-  if (clientId === undefined) return errorPage('Invalid request', 'client_id is missing.', nonce);
+  // A new sign-in has a new PKCE challenge: two attempts within seconds are both recorded, a flood of one is not.
+  const challenge = param(q, 'code_challenge') ?? '';
+  const failed = (status: number, error: string) => ctx.trace.step({ event: 'authorize_failed', clientId: clipField(clientId), error }, src, { status }, challenge);
+  if (clientId === undefined) {
+    failed(400, 'client_id is missing');
+    return errorPage('Invalid request', 'client_id is missing.', nonce);
+  }
+  let found: ResolvedClient | undefined;
   let client: ResolvedClient;
   let redirectUri: string;
   try {
-    client = await ctx.clients.forAuthorize(clientId);
+    client = found = await ctx.clients.forAuthorize(clientId);
+    // The client metadata document (CIMD) is the registration step of a URL client_id.
+    if (client.registration === 'cimd') ctx.trace.step({ event: 'client_metadata_resolved', clientId, clientName: client.clientName }, src, {}, challenge);
     redirectUri = chooseRedirectUri(client, param(q, 'redirect_uri'));
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     ctx.deps.log.warn('authorization request refused', { client_id: clientId, error: err.description });
+    const cimd = ctx.settings.cimd;
+    if (!found && cimd.enabled && looksLikeCimdClientId(clientId, cimd.allow_http)) {
+      ctx.trace.step({ event: 'client_metadata_failed', clientId: clipField(clientId), error: `${err.code}: ${err.description}` }, src, { status: 400 }, challenge);
+    } else {
+      failed(400, authorizeFailure(err, q, ctx, found));
+    }
     return errorPage('Invalid request', err.description, nonce);
   }
   const state = q.get('state')?.[0];
   try {
     const rest = validateAuthorizeParams(q, ctx.endpoints);
     const req: AuthorizeRequest = { clientId, redirectUri, redirectUriSent: param(q, 'redirect_uri') !== undefined, state, ...rest };
-    return showConsent(ctx, client, req, { status: 200, checked: new Set(ctx.backendNames()) });
+    const res = showConsent(ctx, client, req, { status: 200, checked: new Set(ctx.backendNames()) });
+    if (res.status === 503) failed(503, 'no owner password is set, so the consent page cannot approve anything: run mcpgw passwd');
+    else ctx.trace.step({ event: 'authorize_requested', clientId, clientName: client.clientName }, src, { status: res.status, registration: client.registration }, challenge);
+    return res;
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
+    failed(302, authorizeFailure(err, q, ctx, client));
     return redirectToClient(ctx, redirectUri, { error: err.code, error_description: err.description, state });
   }
+}
+
+/** A refused authorization request in plain words, with the values that did not match (for `mcpgw auth trace`). */
+function authorizeFailure(err: OAuthError, q: Map<string, string[]>, ctx: AuthContext, client: ResolvedClient | undefined): string {
+  const redirect = clipField(param(q, 'redirect_uri'));
+  if (client && redirect !== undefined && err.description === 'redirect_uri is not registered for this client') {
+    return `redirect URI ${redirect} is not registered for this client (registered: ${client.redirectUris.join(', ')})`;
+  }
+  if (err.code === 'invalid_target') return `\`resource\` ${clipField(param(q, 'resource'))} does not match ${ctx.endpoints.resource}`;
+  return `${err.code}: ${err.description}`;
 }
 
 /**

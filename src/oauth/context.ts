@@ -8,6 +8,7 @@ import type { SigningKey } from './keys.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { Endpoints } from './metadata.ts';
 import type { AuthSettings } from './settings.ts';
+import type { TraceRecorder } from './trace-record.ts';
 
 /** Shared state of the authorization server. */
 export interface AuthContext {
@@ -27,4 +28,6 @@ export interface AuthContext {
   events: AuthEventSink;
   /** Records registration, consent, password, token and revocation events in the audit log. */
   audit: AuthEventRecorder;
+  /** Records the rate-limited sign-in trace steps (issue 9 item 2). */
+  trace: TraceRecorder;
 }

@@ -2,6 +2,7 @@
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
 import type { AuthEventRecorder } from '../store/audit.ts';
+import { clipField } from './trace-record.ts';
 import { upsertClient, type TokenAuthMethod } from '../store/clients.ts';
 import { randomToken, sha256Hex } from '../store/secrets.ts';
 import { hitRateLimit } from '../store/throttle.ts';
@@ -114,7 +115,9 @@ export async function handleRegister(
   const parsed = parseClientRegistration(body);
   if (!parsed.ok) throw new OAuthError(parsed.issues[0]!.code, parsed.issues.map((i) => i.message).join('; '));
   const registered = registerClient(parsed.value, now, ctx);
-  ctx.audit?.({ event: 'client_registered', clientId: String(registered.client_id), clientName: parsed.value.clientName, ip: clientIp });
+  // The User-Agent links the registration to the connector's 401 and metadata fetches in `mcpgw auth trace`.
+  const userAgent = clipField(req.headers.get('user-agent'), 200);
+  ctx.audit?.({ event: 'client_registered', clientId: String(registered.client_id), clientName: parsed.value.clientName, ip: clientIp, detail: { status: 201, ...(userAgent ? { user_agent: userAgent } : {}) } });
   return oauthJson(registered, 201);
 }
 

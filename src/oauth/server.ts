@@ -24,6 +24,8 @@ import { methodNotAllowed, oauthErrorResponse, preflight, withCors } from './res
 import { handleRevoke } from './revoke.ts';
 import type { AuthSettings } from './settings.ts';
 import { handleToken, MAX_FORM_BYTES } from './token.ts';
+import { createTraceRecorder, type TraceLimits } from './trace-record.ts';
+import { traceAuthentication, traceRoute } from './trace-steps.ts';
 
 export type { Principal } from '../auth/bearer.ts';
 
@@ -35,7 +37,7 @@ export interface AuthServer {
    */
   handle(req: Request, peerIp: string): Promise<Response | undefined>;
   /** Resource-server check for /mcp and /status: 401 + WWW-Authenticate when missing/invalid; refuses query-string tokens. */
-  authenticate(req: Request): Promise<AuthResult>;
+  authenticate(req: Request, peerIp?: string): Promise<AuthResult>;
   /**
    * Subscribes to revoked grants: `/revoke` of a refresh token, refresh-token or code reuse, and revocations
    * by another process (the CLI) noticed in the database within a second. Returns the unsubscribe function.
@@ -60,6 +62,8 @@ export interface AuthServerOptions {
   trustedProxies?: readonly string[];
   /** Records auth events in the audit log (issue 9 item 1); absent in tests that do not read it. */
   audit?: AuthEventRecorder;
+  /** Tuning of the sign-in trace's rate limit; defaults in oauth/trace-record.ts. */
+  traceLimits?: TraceLimits;
   /** Tuning of the verified-token cache (tests shorten the intervals); defaults in auth/verifier.ts. */
   bearerCache?: VerifierOptions;
   /** Told of each sign-in event (registration, consent, failed password, tokens issued/refreshed/revoked, reuse). */
@@ -99,6 +103,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
   const ctxDeps = { ...deps, log };
   const verifier = createBearerVerifier({ endpoints, db, key, clock: deps.clock, log }, opts.bearerCache);
   const cimd = createCimdResolver(settings.cimd, ctxDeps);
+  const audit = auditSafely(opts.audit, log);
   const ctx: AuthContext = {
     settings,
     endpoints,
@@ -111,7 +116,8 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     backendDescriptions: opts.backendDescriptions,
     revocations: verifier,
     events: authEventSink(opts.onEvent),
-    audit: auditSafely(opts.audit, log),
+    audit,
+    trace: createTraceRecorder(audit, deps.clock, log, (grantId) => firstCallStored(db, grantId), opts.traceLimits),
   };
   const sweep = () => {
     try {
@@ -125,15 +131,30 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
   timer.unref?.();
   const routes = routeTable(ctx, sweep);
   const trusted = createTrustedProxies(opts.trustedProxies ?? DEFAULT_TRUSTED_PROXIES);
+  const addressOf = (req: Request, peer: string) => clientAddress(peer, req.headers.get('x-forwarded-for'), trusted);
   return {
-    handle: (req, peer) => dispatch(routes, req, clientAddress(peer, req.headers.get('x-forwarded-for'), trusted), ctx),
-    authenticate: (req) => verifier.authenticate(req),
+    handle: async (req, peer) => {
+      const ip = addressOf(req, peer);
+      const res = await dispatch(routes, req, ip, ctx);
+      if (res) await traceRoute(req, res, ip, ctx);
+      return res;
+    },
+    authenticate: async (req, peer) => {
+      const result = await verifier.authenticate(req);
+      await traceAuthentication(req, result, peer === undefined ? undefined : addressOf(req, peer), ctx);
+      return result;
+    },
     onRevoked: (listener) => verifier.onRevoked(listener),
     close: () => {
       clearInterval(timer);
       verifier.close();
     },
   };
+}
+
+/** Whether the audit log already holds the first MCP request of this grant (from before a restart). */
+function firstCallStored(db: Database, grantId: string): boolean {
+  return db.query("SELECT 1 FROM audit_log WHERE kind = 'auth' AND event = 'mcp_first_call' AND grant_id = ? LIMIT 1").get(grantId) !== null;
 }
 
 /** An audit recorder that never throws into a handler (or a no-op when there is none). */
@@ -161,7 +182,7 @@ function routeTable(ctx: AuthContext, sweep: () => void): Map<string, Route> {
     ['/.well-known/openid-configuration', { methods: ['GET', 'HEAD'], cors: true, run: json(() => openIdConfiguration(ctx.endpoints, ctx.settings)) }],
     ['/jwks.json', { methods: ['GET', 'HEAD'], cors: true, run: json(() => jwksDocument(ctx.key)) }],
     ['/authorize', { methods: ['GET', 'POST'], cors: false, run: (req, ip) => authorizeEndpoint(req, ip, ctx) }],
-    ['/token', { methods: ['POST'], cors: true, run: (req) => handleToken(req, ctx) }],
+    ['/token', { methods: ['POST'], cors: true, run: (req, ip) => handleToken(req, ctx, ip) }],
     ['/revoke', { methods: ['POST'], cors: true, run: (req) => handleRevoke(req, ctx) }],
   ];
   if (ctx.settings.registration.enabled) {
@@ -200,11 +221,12 @@ function pageForError(err: unknown, ctx: AuthContext, logId: string): Response {
 
 /** GET (or POST without a consent record) is an authorization request; POST with `request` is the consent answer. */
 async function authorizeEndpoint(req: Request, ip: string, ctx: AuthContext): Promise<Response> {
-  if (req.method === 'GET') return handleAuthorizeRequest(parseQuery(new URL(req.url)), ctx);
+  const src = { ip, userAgent: req.headers.get('user-agent') };
+  if (req.method === 'GET') return handleAuthorizeRequest(parseQuery(new URL(req.url)), ctx, src);
   // Browsers send `Origin: null` under Referrer-Policy no-referrer; any real foreign origin is a cross-site post.
   const origin = req.headers.get('origin');
   if (origin && origin !== 'null' && origin !== ctx.endpoints.issuer) throw new OAuthError('invalid_request', 'cross-origin form post refused', 403);
   if (mediaType(req) !== 'application/x-www-form-urlencoded') throw new OAuthError('invalid_request', 'form body expected');
   const form = parseForm(await readBodyText(req, MAX_FORM_BYTES), ['backend']);
-  return form.has('request') ? handleConsent(form, ip, ctx) : handleAuthorizeRequest(form, ctx);
+  return form.has('request') ? handleConsent(form, ip, ctx) : handleAuthorizeRequest(form, ctx, src);
 }

@@ -13,6 +13,7 @@ import { narrowScope, pkceMatches, resolveResource } from './params.ts';
 import { mediaType, param, parseForm, readBodyText } from './request.ts';
 import { oauthJson } from './respond.ts';
 import { parseTokenRequest, type TokenRequest } from './token-request.ts';
+import { clipField } from './trace-record.ts';
 
 type CodeRequest = Extract<TokenRequest, { grantType: 'authorization_code' }>;
 type RefreshRequest = Extract<TokenRequest, { grantType: 'refresh_token' }>;
@@ -28,21 +29,28 @@ export async function readTokenForm(req: Request): Promise<Map<string, string[]>
   return parseForm(await readBodyText(req, MAX_FORM_BYTES));
 }
 
-/** Handles POST /token. */
-export async function handleToken(req: Request, ctx: AuthContext): Promise<Response> {
+/** Handles POST /token; `ip` is the client address, recorded with a refusal for `mcpgw auth trace`. */
+export async function handleToken(req: Request, ctx: AuthContext, ip?: string): Promise<Response> {
   let clientId: string | undefined;
+  let form: Map<string, string[]> | undefined;
   try {
-    const form = await readTokenForm(req);
+    form = await readTokenForm(req);
     clientId = param(form, 'client_id');
     const tr = parseTokenRequest(form);
     const creds = parseClientCredentials(req.headers, form);
     clientId = creds.clientId;
     const client = await authenticateClient(creds, ctx.clients.known(creds.clientId));
-    const body = tr.grantType === 'authorization_code' ? await redeemCode(tr, client, ctx) : await refresh(tr, client, ctx);
+    const body = tr.grantType === 'authorization_code' ? await redeemCode(tr, client, ctx, ip) : await refresh(tr, client, ctx);
     return oauthJson(body);
   } catch (err) {
-    // The step where "OAuth completes and then the connector fails" shows up: keep the exact reason.
-    if (err instanceof OAuthError) ctx.audit({ event: 'token_failed', clientId, error: `${err.code}: ${err.description}` });
+    // The step where "OAuth completes and then the connector fails" shows up: keep the exact reason (rate-limited:
+    // anyone can post to /token).
+    if (err instanceof OAuthError) {
+      const resource = err.code === 'invalid_target' && form ? clipField(param(form, 'resource')) : undefined;
+      const error = resource === undefined ? `${err.code}: ${err.description}` : `invalid_target: \`resource\` ${resource} does not match ${ctx.endpoints.resource}`;
+      const grantType = form && clipField(param(form, 'grant_type'), 40);
+      ctx.trace.step({ event: 'token_failed', clientId: clipField(clientId), error }, { ip, userAgent: req.headers.get('user-agent') }, { status: err.status, ...(grantType ? { grant_type: grantType } : {}) });
+    }
     throw err;
   }
 }
@@ -64,7 +72,7 @@ function checkCode(code: CodeRecord, tr: CodeRequest, client: ResolvedClient, no
   checkResource(tr.resource, code.resource, ctx);
 }
 
-async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthContext): Promise<TokenResponse> {
+async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthContext, ip?: string): Promise<TokenResponse> {
   const now = ctx.deps.clock.now();
   const hash = sha256Hex(tr.code);
   const code = getCode(ctx.db, hash);
@@ -74,7 +82,7 @@ async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthCont
     if (code.grantId && revokeGrant(ctx.db, code.grantId, now, 'authorization code reused')) ctx.revocations.grantsRevoked([code.grantId]);
     ctx.deps.log.warn('authorization code reused; grant revoked', { client_id: client.clientId, grant_id: code.grantId });
     ctx.events({ type: 'token_reuse_detected', clientId: client.clientId, grantId: code.grantId });
-    ctx.audit({ event: 'code_reuse_detected', clientId: client.clientId, clientName: client.clientName, grantId: code.grantId, error: 'authorization code reused; grant revoked' });
+    ctx.audit({ event: 'code_reuse_detected', clientId: client.clientId, clientName: client.clientName, grantId: code.grantId, ip, error: 'authorization code reused; grant revoked' });
     throw new OAuthError('invalid_grant', 'authorization code already used');
   }
   checkCode(code, tr, client, now, ctx);
@@ -99,7 +107,7 @@ async function redeemCode(tr: CodeRequest, client: ResolvedClient, ctx: AuthCont
   }).immediate();
   ctx.deps.log.info('tokens issued', { client_id: client.clientId, grant_id: grant.id });
   ctx.events({ type: 'tokens_issued', clientId: client.clientId, grantId: grant.id });
-  ctx.audit({ event: 'token_issued', clientId: client.clientId, clientName: client.clientName, grantId: grant.id });
+  ctx.audit({ event: 'token_issued', clientId: client.clientId, clientName: client.clientName, grantId: grant.id, ip, detail: { status: 200 } });
   return pair.respond();
 }
 

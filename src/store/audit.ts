@@ -22,7 +22,17 @@ export type AuthEventName =
   | 'token_failed'
   | 'code_reuse_detected'
   | 'refresh_reuse_detected'
-  | 'token_revoked';
+  | 'token_revoked'
+  // Sign-in trace steps (issue 9 item 2), rate-limited by oauth/trace-record.ts.
+  | 'mcp_unauthorized'
+  | 'mcp_token_refused'
+  | 'metadata_fetched'
+  | 'register_failed'
+  | 'client_metadata_resolved'
+  | 'client_metadata_failed'
+  | 'authorize_requested'
+  | 'authorize_failed'
+  | 'mcp_first_call';
 
 const AUTH_OUTCOME: Record<AuthEventName, AuditOutcome> = {
   client_registered: 'ok',
@@ -36,6 +46,15 @@ const AUTH_OUTCOME: Record<AuthEventName, AuditOutcome> = {
   code_reuse_detected: 'error',
   refresh_reuse_detected: 'error',
   token_revoked: 'ok',
+  mcp_unauthorized: 'ok',
+  mcp_token_refused: 'error',
+  metadata_fetched: 'ok',
+  register_failed: 'error',
+  client_metadata_resolved: 'ok',
+  client_metadata_failed: 'error',
+  authorize_requested: 'ok',
+  authorize_failed: 'error',
+  mcp_first_call: 'ok',
 };
 
 /** Who made a call or an auth request (all optional: `auth.mode: none` has no grant). */

@@ -9,6 +9,7 @@ import type { Logger } from '../../src/log.ts';
 import type { AuthEvent } from '../../src/oauth/events.ts';
 import { createAuthServer, type AuthServer } from '../../src/oauth/server.ts';
 import type { AuthSettings } from '../../src/oauth/settings.ts';
+import { AuditLog } from '../../src/store/audit.ts';
 import { openStore } from '../../src/store/db.ts';
 import { tlsFetch } from './oauth-tls.ts';
 
@@ -78,6 +79,8 @@ export interface OAuthWorld extends AsyncDisposable {
   /** Mutable: what backendNames() returns. */
   backends: string[];
   logs: LogLine[];
+  /** The audit log the auth server records into (flush it before reading `audit_log`). */
+  audit: AuditLog;
   /** Every event the auth server reported (onEvent), oldest first. */
   events: AuthEvent[];
   deps: Deps;
@@ -128,7 +131,7 @@ export async function startOAuthWorld(opts: WorldOptions = {}): Promise<OAuthWor
       if (handled) return handled;
       const path = new URL(req.url).pathname;
       if (path !== '/mcp' && path !== '/status') return new Response('not found', { status: 404 });
-      const result = await auth!.authenticate(req);
+      const result = await auth!.authenticate(req, ip);
       return result.ok ? Response.json({ ok: true, principal: result.principal }) : result.response;
     },
   });
@@ -148,12 +151,15 @@ export async function startOAuthWorld(opts: WorldOptions = {}): Promise<OAuthWor
     db: openStore(dbPath),
   } as OAuthWorld;
   const start = async () => {
-    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, backendDescriptions: () => opts.descriptions ?? {}, deps, bearerCache: opts.bearerCache, onEvent: (e) => void world.events.push(e) });
+    world.audit = new AuditLog(world.db, { clock, log: deps.log, logArguments: false, retentionMs: 365 * 24 * 60 * 60 * 1000, flushMs: 60_000, pruneMs: 0 });
+    const audit = world.audit;
+    auth = await createAuthServer({ settings, publicUrl: url, db: world.db, dataDir, backendNames: () => world.backends, backendDescriptions: () => opts.descriptions ?? {}, deps, bearerCache: opts.bearerCache, onEvent: (e) => void world.events.push(e), audit: (e) => audit.auth(e) });
     world.auth = auth;
   };
   await start();
   world.restart = async () => {
     auth!.close();
+    world.audit.close();
     world.db.close();
     world.db = openStore(dbPath);
     await start();
@@ -161,6 +167,7 @@ export async function startOAuthWorld(opts: WorldOptions = {}): Promise<OAuthWor
   world[Symbol.asyncDispose] = async () => {
     await server.stop(true);
     auth?.close();
+    world.audit?.close();
     world.db.close();
     if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
   };

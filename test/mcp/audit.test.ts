@@ -113,14 +113,19 @@ describe('audit log in the gateway (issue 9 item 1)', () => {
 
       const all = rows(w);
       const events = all.filter((r) => r.kind === 'auth').map((r) => [r.event, r.outcome]);
+      // With the sign-in trace steps (issue 9 item 2): each consent page shown, and the grant's first MCP request.
       expect(events).toEqual([
         ['client_registered', 'ok'],
+        ['authorize_requested', 'ok'],
         ['password_failed', 'error'],
+        ['authorize_requested', 'ok'],
         ['consent_denied', 'error'],
+        ['authorize_requested', 'ok'],
         ['consent_granted', 'ok'],
         ['token_issued', 'ok'],
         ['token_refreshed', 'ok'],
         ['token_failed', 'error'],
+        ['mcp_first_call', 'ok'],
         ['token_revoked', 'ok'],
       ]);
       const byEvent = (e: string) => all.find((r) => r.event === e)!;
