@@ -33,3 +33,15 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return typeof err === 'string' ? err : JSON.stringify(err);
 }
+
+/** A JSON-RPC 2.0 error (JSON-RPC §5.1) with its code and data: a backend's error passed through, or one the MCP layer raises; mapped once per wire. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}

@@ -3,7 +3,7 @@
  * (reset on progress, bounded in total), progress relay, cancellation, server-to-client requests
  * and notifications. Messages are forwarded as they are: nothing is re-validated.
  */
-import { GatewayError, errorMessage } from '../errors.ts';
+import { GatewayError, RpcError, errorMessage } from '../errors.ts';
 
 /** A JSON object as it travels, not validated. */
 export type Json = Record<string, unknown>;
@@ -39,17 +39,7 @@ export interface Wire {
   onrenewed?: () => void;
 }
 
-/** A JSON-RPC error answered by the backend, passed through with its code, message and data. */
-export class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
-}
+export { RpcError } from '../errors.ts';
 
 /** What the peer hands to its owner. */
 export interface PeerHandlers {

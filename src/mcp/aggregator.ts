@@ -3,11 +3,10 @@
  * through the name/URI tables, relays progress, cancellation, server-to-client requests,
  * list_changed, resources/updated and logging between clients and backends.
  */
-import { RpcError } from './rpc-error.ts';
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
 import type { Deps } from '../deps.ts';
-import { GatewayError, errorMessage } from '../errors.ts';
+import { GatewayError, RpcError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { ambiguousUriMessage, buildView, exposeContentUris, resolveUri, routeUri, tagOf, type BackendCatalog, type ExposurePolicy, type Route, type View } from './catalog.ts';
 import { exposeUri, type NamingOptions } from './names.ts';

@@ -3,7 +3,7 @@
  * stream, and the client's answers, which arrive as JSON-RPC responses in a later POST, matched back
  * by id and by the grant that started the call (MCP 2025-11-25 client features; spec-checklist §3.12).
  */
-import { RpcError } from './rpc-error.ts';
+import { RpcError } from '../errors.ts';
 
 type Json = Record<string, unknown>;
 

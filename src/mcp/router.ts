@@ -4,7 +4,7 @@
  * (`tools/call`, `resources/read`, `prompts/get`, `completion/complete`) through the aggregator, whose
  * backends remap request ids. No SDK Server object and no schema validation on this path.
  */
-import { RpcError } from './rpc-error.ts';
+import { RpcError } from '../errors.ts';
 import type { Aggregator, CallContext, Grant } from './aggregator.ts';
 import type { ClientRequests, Emit } from './relay.ts';
 import type { Session } from './sessions.ts';
