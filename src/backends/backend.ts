@@ -9,6 +9,7 @@ import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RpcError, RpcPeer, type PeerHandlers, type Wire } from './rpc.ts';
 import { initialize, listAll, type Catalog } from './handshake.ts';
+import type { BackendProtocol } from './discover.ts';
 import { createWire, type ConcreteTransport, type TransportSpec } from './transport.ts';
 
 export type { Catalog } from './handshake.ts';
@@ -49,6 +50,8 @@ export interface BackendOptions extends TransportSpec {
   maxMessageBytes?: number;
   /** Health ping interval of HTTP/SSE backends in ms; 0 turns pings off; default 30 s. */
   healthInterval?: number;
+  /** `auto` probes 2026-07-28 (`server/discover`) before `initialize`; default `legacy` (issue 10 item 1). */
+  protocol?: BackendProtocol;
 }
 
 /** Calls from a backend into the gateway. */
@@ -100,6 +103,8 @@ export class Backend {
   private latencyMs?: number;
   private connectedAt?: number;
   private droppedStderr = 0;
+  /** Set when the backend closed the connection on `server/discover`: later attempts only initialize. */
+  private legacyOnly = false;
 
   constructor(
     readonly opts: BackendOptions,
@@ -171,11 +176,14 @@ export class Backend {
       timer = setTimeout(() => reject(new GatewayError('backend_timeout', `connect timed out after ${this.opts.connectTimeout} ms`)), budget);
     });
     try {
-      const { init, catalog } = await Promise.race([initialize(wire, peer, budget), timeout]);
+      // The 2024-11-05 HTTP+SSE transport predates 2026-07-28: no probe there.
+      const modern = this.opts.protocol === 'auto' && kind !== 'sse' && !this.legacyOnly;
+      const { init, catalog } = await Promise.race([initialize(wire, peer, budget, modern), timeout]);
       if (gen !== this.generation || this.stopped) throw new Error('superseded');
       if (peer.closed) throw new Error('connection closed right after initialize');
       this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
+      if (errorMessage(err).includes('after server/discover')) this.legacyOnly = true;
       await peer.close().catch(() => {});
       const tail = (wire as { recentStderr?: string }).recentStderr;
       throw tail ? new Error(`${errorMessage(err)}; stderr: ${tail.split('\n').slice(-2).join(' | ')}`) : err;

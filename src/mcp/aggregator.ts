@@ -6,6 +6,7 @@
 import { RpcError } from './rpc-error.ts';
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
+import { CAPABILITIES_META, MODERN_VERSION } from '../backends/discover.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -458,7 +459,7 @@ export class Aggregator {
   async setLevel(level: string, sink: SessionSink | undefined): Promise<void> {
     if (sink) sink.logLevel = level;
     await Promise.all(
-      this.pool.list().filter((b) => b.state === 'up' && b.capabilities.logging).map((b) => b.request('logging/setLevel', { level }).catch((err) => this.log.debug('setLevel failed', { backend: b.name, error: errorMessage(err) }))),
+      this.pool.list().filter((b) => b.state === 'up' && b.capabilities.logging && b.protocolVersion !== MODERN_VERSION).map((b) => b.request('logging/setLevel', { level }).catch((err) => this.log.debug('setLevel failed', { backend: b.name, error: errorMessage(err) }))),
     );
   }
 
@@ -516,6 +517,8 @@ export class Aggregator {
     if (backend.state !== 'up') throw unavailable(backend, this.deps.clock.now());
     const { _meta, ...rest } = params as { _meta?: Json };
     const { progressToken, ...meta } = _meta ?? {};
+    // A 2026-07-28 backend learns the calling client's capabilities per request (issue 10 item 2).
+    if (backend.protocolVersion === MODERN_VERSION && ctx.capabilities && meta[CAPABILITIES_META] === undefined) meta[CAPABILITIES_META] = ctx.capabilities;
     const fwd: Json = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
     const list = this.inflight.get(route.backend) ?? [];
     list.push(ctx);

@@ -1,0 +1,90 @@
+/**
+ * @module Speaking a backend's newest revision (issue 10 item 1): probe with `server/discover`
+ * (MCP 2026-07-28 server/discover), and when the backend answers it with a `DiscoverResult` that
+ * lists 2026-07-28, talk to it per request (the `_meta` envelope on every request, the SEP-2243
+ * headers over HTTP, no session). Anything else (an HTTP 4xx, -32601, a malformed result, no
+ * answer within its share of the connect timeout) falls back to the 2025 `initialize` handshake.
+ */
+import type { Json, RpcMessage, RpcPeer } from './rpc.ts';
+
+/** The stateless revision (2026-07-28). */
+export const MODERN_VERSION = '2026-07-28';
+export const PROTOCOL_META = 'io.modelcontextprotocol/protocolVersion';
+export const CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
+export const CLIENT_INFO_META = 'io.modelcontextprotocol/clientInfo';
+export const SERVER_INFO_META = 'io.modelcontextprotocol/serverInfo';
+
+/** Longest wait for a `server/discover` answer before falling back (also bounded by half the connect budget). */
+export const DISCOVER_TIMEOUT_MS = 5_000;
+
+/** Which revisions mcpgw offers a backend: `auto` probes 2026-07-28 first, `legacy` only initializes. */
+export type BackendProtocol = 'auto' | 'legacy';
+
+/** The `_meta` envelope every 2026-07-28 request carries (basic/versioning "per-request metadata"). */
+export function modernEnvelope(capabilities: Json): Json {
+  return { [PROTOCOL_META]: MODERN_VERSION, [CAPABILITIES_META]: capabilities, [CLIENT_INFO_META]: { name: 'mcpgw', version: '0.1.0' } };
+}
+
+/**
+ * Sends `server/discover`; an initialize-like result (`protocolVersion`, `capabilities`,
+ * `serverInfo`, `instructions`) when the backend speaks 2026-07-28, else undefined (never throws).
+ */
+export async function discover(peer: RpcPeer, capabilities: Json, timeout: number): Promise<Json | undefined> {
+  let res: Json;
+  try {
+    res = await peer.request('server/discover', { _meta: modernEnvelope(capabilities) }, { timeout });
+  } catch {
+    return undefined;
+  }
+  const versions = res.supportedVersions;
+  if (!Array.isArray(versions) || !versions.includes(MODERN_VERSION)) return undefined;
+  const caps = res.capabilities;
+  if (caps !== undefined && (typeof caps !== 'object' || caps === null || Array.isArray(caps))) return undefined;
+  const meta = (res._meta ?? {}) as Json;
+  return {
+    protocolVersion: MODERN_VERSION,
+    capabilities: caps ?? {},
+    serverInfo: meta[SERVER_INFO_META] ?? res.serverInfo,
+    ...(typeof res.instructions === 'string' && { instructions: res.instructions }),
+  };
+}
+
+/** Methods whose `Mcp-Name` header mirrors a body field (SEP-2243, Streamable HTTP "Standard headers"). */
+const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+
+/**
+ * The SEP-2243 headers of a 2026-07-28 request (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`),
+ * derived from its body; undefined for a message without the 2026 envelope (2025 traffic is untouched).
+ */
+export function modernHeaders(msg: RpcMessage): Record<string, string> | undefined {
+  if (msg.method === undefined || msg.id === undefined) return undefined;
+  const version = (msg.params?._meta as Json | undefined)?.[PROTOCOL_META];
+  if (typeof version !== 'string') return undefined;
+  const h: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': msg.method };
+  const field = NAME_SOURCE[msg.method];
+  const value = field ? msg.params?.[field] : undefined;
+  if (typeof value === 'string') h['mcp-name'] = encodeHeaderValue(value);
+  return h;
+}
+
+/** A header value as SEP-2243 sends it: as is when plain printable ASCII, else `=?base64?…?=` of its UTF-8. */
+export function encodeHeaderValue(s: string): string {
+  let plain = s.length > 0 && s === s.trim() && !(s.startsWith('=?base64?') && s.endsWith('?='));
+  for (let i = 0; plain && i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!(c === 9 || (c >= 32 && c <= 126))) plain = false;
+  }
+  return plain ? s : `=?base64?${Buffer.from(s, 'utf8').toString('base64')}?=`;
+}
+
+/** Decodes a `=?base64?…?=` header value; undefined when the sentinel is there but the payload is not canonical base64 UTF-8. */
+export function decodeHeaderValue(v: string): string | undefined {
+  if (!(v.startsWith('=?base64?') && v.endsWith('?='))) return v;
+  const b64 = v.slice(9, -2);
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(b64, 'base64'));
+  } catch {
+    return undefined;
+  }
+}
