@@ -7,6 +7,7 @@ import { RpcError } from './rpc-error.ts';
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
 import { CAPABILITIES_META, MODERN_VERSION } from '../backends/discover.ts';
+import { PendingInputs, fulfillInputRequired } from './eras.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -60,6 +61,8 @@ export interface CallContext {
   capabilities?: Json;
   /** Sends a request to the client on this call's stream; absent when the era has no such requests. */
   relay?: (method: string, params: Json | undefined, signal: AbortSignal) => Promise<Json>;
+  /** 'modern': a 2026-07-28 client, which gets a backend's input_required results as they are (issue 10). */
+  era?: 'modern';
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -132,6 +135,8 @@ export class Aggregator {
   /** Observers (metrics): each finished tools/call, and each backend state or catalog change. */
   onCall?: (rec: CallRecord) => void;
   onBackendChanged?: (backend: Backend) => void;
+  /** Calls of 2026-07-28 clients parked on a 2025 backend's server-to-client request (issue 10 item 2). */
+  readonly inputs: PendingInputs;
 
   constructor(
     private naming: NamingOptions,
@@ -158,6 +163,7 @@ export class Aggregator {
       serverRequest: (name, method, params, signal) => this.serverRequest(name, method, params, signal),
     };
     this.pool = new BackendPool(deps, hooks);
+    this.inputs = new PendingInputs(deps.random(32), deps.clock, deps.random);
     this.view = buildView([], naming);
   }
 
@@ -524,7 +530,11 @@ export class Aggregator {
     list.push(ctx);
     this.inflight.set(route.backend, list);
     try {
-      return await backend.request(method, fwd, { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined });
+      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined };
+      const result = await backend.request(method, fwd, opts);
+      // A 2025 client cannot read input_required: its inputs become requests on its call stream (issue 10).
+      if (result.resultType !== 'input_required' || ctx.era === 'modern') return result;
+      return await fulfillInputRequired(result, ctx, (extra) => backend.request(method, { ...fwd, ...extra }, opts));
     } catch (err) {
       throw tagBackendError(err, route.backend);
     } finally {

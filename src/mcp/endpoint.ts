@@ -445,6 +445,7 @@ export class McpEndpoint {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.clientRequests.rejectAll('gateway shutting down');
+    this.agg.inputs.close();
     for (const c of this.inflight.values()) c.abort(SHUTDOWN);
     this.sessions.closeAll();
     if (this.modernEra) await (await this.modernEra).handler.close();
