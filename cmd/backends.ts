@@ -137,8 +137,8 @@ async function list(o: { config?: string; json?: boolean }, ctx: CliContext): Pr
   const glyph = (s: string) => (s === 'up' ? '✓ up' : s === 'down' ? '✗ down' : s === 'connecting' ? '… connecting' : s);
   ctx.io.out(
     formatTable(
-      ['NAME', 'TRANSPORT', 'PROTOCOL', 'STATE', 'TOOLS', 'PROMPTS', 'RESOURCES', 'LAST ERROR'],
-      rows.map((r) => [r.name, r.transport, r.protocol_version ?? undefined, glyph(r.state), r.tools ?? undefined, r.prompts ?? undefined, r.resources ?? undefined, r.last_error ? truncateText(r.last_error, 60) : undefined]),
+      ['NAME', 'TRANSPORT', 'STATE', 'PROTOCOL', 'TOOLS', 'PROMPTS', 'RESOURCES', 'LAST ERROR'],
+      rows.map((r) => [r.name, r.transport, glyph(r.state), r.protocol_version ?? undefined, r.tools ?? undefined, r.prompts ?? undefined, r.resources ?? undefined, r.last_error ? truncateText(r.last_error, 60) : undefined]),
     ),
   );
   return 0;

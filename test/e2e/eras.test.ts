@@ -4,8 +4,9 @@
  */
 import { describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
-import { BACKEND_PATH, readEvents, spawnBackend, waitFor } from '../helpers/clients.ts';
+import { BACKEND_PATH, connectV1, connectV2, readEvents, spawnBackend, waitFor } from '../helpers/clients.ts';
 import { EVERYTHING } from '../helpers/everything.ts';
+import { baseConfig, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { startWorld } from '../helpers/world.ts';
 
 type Json = Record<string, unknown>;
@@ -53,4 +54,121 @@ describe('issue 10 item 1: speak each backend newest revision', () => {
     expect(st.protocolVersion).toMatch(/^2025-/);
     expect(st.tools).toBeGreaterThan(0);
   });
+});
+
+const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+const modernBackend = (name: string) => ({ command: process.execPath, args: [BACKEND_PATH, '--name', name], protocol: 'auto' });
+const legacyBackend = (name: string) => ({ command: process.execPath, args: [BACKEND_PATH, '--name', name], protocol: 'legacy' });
+
+/** One raw 2026-07-28 request (per-request `_meta` envelope and SEP-2243 headers) to the in-process gateway. */
+async function modernCall(w: Awaited<ReturnType<typeof startWorld>>, id: number, method: string, params: Json, caps: Json = { elicitation: { form: {} } }): Promise<Json> {
+  const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...MODERN_META, 'io.modelcontextprotocol/clientCapabilities': caps } } };
+  const headers: Record<string, string> = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': method };
+  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+  const res = await w.post(body, headers);
+  const text = await res.text();
+  const line = text.split('\n').filter((l) => l.startsWith('data: ')).pop();
+  return JSON.parse(line ? line.slice(6) : text) as Json;
+}
+
+const accept = (answer: string) => ({ action: 'accept', content: { answer } });
+
+describe('issue 10 item 2: input_required across the eras (raw 2026-07-28 client)', () => {
+  test('2026 client, 2026 backend: input_required and the backend requestState pass through untouched, for two rounds', async () => {
+    await using w = await startWorld({ backends: { m: modernBackend('m') } });
+    await w.up('m');
+    const r1 = (await modernCall(w, 1, 'tools/call', { name: 'm_ask_twice', arguments: {} })).result as Json;
+    expect(r1.resultType).toBe('input_required');
+    expect(r1.requestState).toBe('round-1');
+    expect(Object.keys(r1.inputRequests as Json)).toEqual(['first']);
+    const r2 = (await modernCall(w, 2, 'tools/call', { name: 'm_ask_twice', arguments: {}, inputResponses: { first: accept('A') }, requestState: 'round-1' })).result as Json;
+    expect(r2.requestState).toBe('round-2:A');
+    const r3 = (await modernCall(w, 3, 'tools/call', { name: 'm_ask_twice', arguments: {}, inputResponses: { second: accept('B') }, requestState: r2.requestState })).result as Json;
+    expect(JSON.stringify(r3.content)).toContain('answers: A, B');
+  });
+
+  test('2026 client, 2025 backend: the backend elicitation becomes input_required with a signed state; two rounds; tampered and replayed states are rejected', async () => {
+    await using w = await startWorld({ backends: { l: legacyBackend('l') } });
+    await w.up('l');
+    const r1 = (await modernCall(w, 1, 'tools/call', { name: 'l_ask_twice', arguments: {} })).result as Json;
+    expect(r1.resultType).toBe('input_required');
+    const state1 = String(r1.requestState);
+    expect(state1.startsWith('mcpgw1.')).toBe(true);
+    const [key1, req1] = Object.entries(r1.inputRequests as Record<string, Json>)[0];
+    expect(req1.method).toBe('elicitation/create');
+    expect((req1.params as Json).message).toBe('first?');
+    // tampered: one character of the signature changed
+    const tampered = state1.slice(0, -2) + (state1.at(-2) === 'A' ? 'B' : 'A') + state1.at(-1);
+    const bad = (await modernCall(w, 2, 'tools/call', { name: 'l_ask_twice', arguments: {}, inputResponses: { [key1]: accept('A') }, requestState: tampered })).error as Json;
+    expect(bad.code).toBe(-32602);
+    expect(String(bad.message)).toContain('requestState');
+    // the genuine state still resumes the waiting backend call
+    const r2 = (await modernCall(w, 3, 'tools/call', { name: 'l_ask_twice', arguments: {}, inputResponses: { [key1]: accept('A') }, requestState: state1 })).result as Json;
+    expect(r2.resultType).toBe('input_required');
+    const [key2, req2] = Object.entries(r2.inputRequests as Record<string, Json>)[0];
+    expect((req2.params as Json).message).toBe('second?');
+    // a used state cannot be replayed
+    const replay = (await modernCall(w, 4, 'tools/call', { name: 'l_ask_twice', arguments: {}, inputResponses: { [key1]: accept('X') }, requestState: state1 })).error as Json;
+    expect(replay.code).toBe(-32602);
+    const r3 = (await modernCall(w, 5, 'tools/call', { name: 'l_ask_twice', arguments: {}, inputResponses: { [key2]: accept('B') }, requestState: r2.requestState })).result as Json;
+    expect(JSON.stringify(r3.content)).toContain('answers: A, B');
+    expect(w.gw.aggregator.inputs.size).toBe(0);
+  });
+
+  test('2026 client, 2025 backend: an expired pending state is rejected and the backend call is ended', async () => {
+    await using w = await startWorld({ backends: { l: legacyBackend('l') } });
+    await w.up('l');
+    w.gw.aggregator.inputs.ttlMs = 100;
+    const r1 = (await modernCall(w, 1, 'tools/call', { name: 'l_ask', arguments: { question: 'q?' } })).result as Json;
+    expect(r1.resultType).toBe('input_required');
+    await waitFor(() => w.gw.aggregator.inputs.size === 0, { timeoutMs: 2000, what: 'the parked call to expire' });
+    const [key] = Object.keys(r1.inputRequests as Json);
+    const late = (await modernCall(w, 2, 'tools/call', { name: 'l_ask', arguments: { question: 'q?' }, inputResponses: { [key]: accept('late') }, requestState: r1.requestState })).error as Json;
+    expect(late.code).toBe(-32602);
+    expect(String(late.message)).toMatch(/expired|unknown/);
+  });
+
+  test('a 2026 client that did not declare elicitation never gets an elicitation request; the 2025 backend gets an error', async () => {
+    await using w = await startWorld({ backends: { l: legacyBackend('l') } });
+    await w.up('l');
+    const res = await modernCall(w, 1, 'tools/call', { name: 'l_ask', arguments: { question: 'q?' } }, {});
+    const result = res.result as Json | undefined;
+    expect(result?.resultType).not.toBe('input_required');
+    expect(JSON.stringify(res)).toMatch(/elicitation/);
+    expect(w.gw.aggregator.inputs.size).toBe(0);
+  });
+});
+
+describe('issue 10 item 2: the four directions with SDK clients through the compiled gateway', () => {
+  const textOf = (r: unknown) => ((r as { content?: { type: string; text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('');
+  // m: the SDK v2 test backend spoken in 2026-07-28; l: the same backend kept on 2025 (protocol: legacy)
+  const config = (d: string) => baseConfig(d, { m: modernBackend('m'), l: legacyBackend('l') });
+  const onElicit = (p: { message: string }) => ({ action: 'accept' as const, content: { answer: p.message === 'first?' ? 'A' : p.message === 'second?' ? 'B' : 'forty-two' } });
+
+  test('2025 client (SDK v1), 2026 backend: input_required rounds become elicitation, sampling and roots requests on the call stream', async () => {
+    await using gw = await startGatewayProcess(config);
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'm' && l.protocol === '2026-07-28', 20_000);
+    await using c = await connectV1(gw.mcpUrl, { onElicit, onSample: () => ({ role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled text' } }), roots: [{ uri: 'file:///home/me', name: 'me' }] });
+    expect(textOf(await c.client.callTool({ name: 'm_ask_twice', arguments: {} }))).toBe('answers: A, B');
+    expect(textOf(await c.client.callTool({ name: 'm_sample', arguments: { prompt: 'p' } }))).toBe('sampled text');
+    expect(textOf(await c.client.callTool({ name: 'm_roots', arguments: {} }))).toContain('file:///home/me');
+  }, 30_000);
+
+  test('2026 client (SDK v2, auto), 2026 backend and 2025 backend: two-round input_required exchanges complete', async () => {
+    await using gw = await startGatewayProcess(config);
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'm', 20_000);
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'l', 20_000);
+    await using c = await connectV2(gw.mcpUrl, { mode: 'auto', onElicit });
+    expect(c.client.getProtocolEra()).toBe('modern');
+    expect(textOf(await c.client.callTool({ name: 'm_ask_twice', arguments: {} }))).toBe('answers: A, B');
+    expect(textOf(await c.client.callTool({ name: 'l_ask_twice', arguments: {} }))).toBe('answers: A, B');
+    expect(textOf(await c.client.callTool({ name: 'l_ask', arguments: { question: 'q' } }))).toBe('answer: forty-two');
+  }, 30_000);
+
+  test('2025 client (SDK v1), 2025 backend: elicitation is relayed as before', async () => {
+    await using gw = await startGatewayProcess(config);
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'l', 20_000);
+    await using c = await connectV1(gw.mcpUrl, { onElicit });
+    expect(textOf(await c.client.callTool({ name: 'l_ask_twice', arguments: {} }))).toBe('answers: A, B');
+  }, 30_000);
 });
