@@ -9,7 +9,7 @@ import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RpcError, RpcPeer, type PeerHandlers, type Wire } from './rpc.ts';
 import { initialize, listAll, type Catalog } from './handshake.ts';
-import type { BackendProtocol } from './discover.ts';
+import { MODERN_VERSION, type BackendProtocol } from './discover.ts';
 import { createWire, type ConcreteTransport, type TransportSpec } from './transport.ts';
 
 export type { Catalog } from './handshake.ts';
@@ -70,6 +70,9 @@ const EMPTY: Catalog = { tools: [], prompts: [], resources: [], templates: [] };
 const RELAYED_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 const RELAYED_NOTIFICATIONS = new Set(['notifications/resources/updated', 'notifications/message']);
 const DEFAULT_HEALTH_INTERVAL = 30_000;
+/** A subscriptions/listen request stays open until the backend or the gateway ends it (setTimeout's maximum). */
+const LISTEN_TIMEOUT_MS = 2_147_483_647;
+const RELISTEN_MS = 1000;
 
 /** Options of a forwarded request. */
 export interface ForwardOptions {
@@ -103,6 +106,10 @@ export class Backend {
   private latencyMs?: number;
   private connectedAt?: number;
   private droppedStderr = 0;
+  /** The open subscriptions/listen request of a 2026-07-28 backend. */
+  private listening?: AbortController;
+  /** Resource URIs (the backend's own) clients subscribed to, for the listen request. */
+  private readonly watched = new Set<string>();
   /** Set when the backend closed the connection on `server/discover`: later attempts only initialize. */
   private legacyOnly = false;
 
@@ -246,6 +253,53 @@ export class Backend {
     this.log.info('backend up', { transport: kind, protocol: this.protocolVersion, tools: catalog.tools.length, prompts: catalog.prompts.length, resources: catalog.resources.length });
     this.hooks.stateChanged?.(this.name, 'up');
     this.hooks.changed(this.name);
+    if (this.protocolVersion === MODERN_VERSION) this.relisten(gen);
+  }
+
+  /**
+   * 2026-07-28 has no session stream: list_changed and resources/updated arrive on an open
+   * `subscriptions/listen` request, reopened after it ends and whenever the watched URIs change.
+   */
+  private relisten(gen: number): void {
+    this.listening?.abort(new Error('subscriptions changed'));
+    const peer = this.peer;
+    if (!peer || gen !== this.generation) return;
+    const ac = new AbortController();
+    this.listening = ac;
+    const caps = this.capabilities;
+    const notifications: Json = {
+      ...(caps.tools ? { toolsListChanged: true } : {}),
+      ...(caps.prompts ? { promptsListChanged: true } : {}),
+      ...(caps.resources ? { resourcesListChanged: true } : {}),
+      ...(this.watched.size > 0 && { resourceSubscriptions: [...this.watched] }),
+    };
+    if (Object.keys(notifications).length === 0) return;
+    void peer.request('subscriptions/listen', { notifications }, { timeout: LISTEN_TIMEOUT_MS, signal: ac.signal }).then(
+      () => this.listenEnded(gen, ac, undefined),
+      (err) => this.listenEnded(gen, ac, err),
+    );
+  }
+
+  private listenEnded(gen: number, ac: AbortController, err: unknown): void {
+    if (ac.signal.aborted || gen !== this.generation || this.listening !== ac || this.state !== 'up') return;
+    this.listening = undefined;
+    // A backend that does not serve subscriptions/listen says so once; it is not asked again.
+    if (err instanceof RpcError && err.code === -32601) return this.log.info('backend does not serve subscriptions/listen', { error: err.message });
+    this.log.debug('subscriptions/listen ended; reopening', { error: err === undefined ? undefined : errorMessage(err) });
+    const timer = setTimeout(() => this.relisten(gen), RELISTEN_MS);
+    timer.unref?.();
+  }
+
+  /** Adds or removes a resource subscription (2026-07-28 backends: on the listen stream; else resources/subscribe). */
+  async watch(uri: string, on: boolean): Promise<void> {
+    if (this.protocolVersion !== MODERN_VERSION) {
+      await this.request(on ? 'resources/subscribe' : 'resources/unsubscribe', { uri });
+      return;
+    }
+    if (on === this.watched.has(uri)) return;
+    if (on) this.watched.add(uri);
+    else this.watched.delete(uri);
+    if (this.state === 'up') this.relisten(this.generation);
   }
 
   /** Pings the backend (MCP basic/utilities/ping); a transport failure or no answer marks it down. */
@@ -260,7 +314,8 @@ export class Backend {
       if (!(err instanceof GatewayError) || this.peer !== peer) return;
       // A backend busy with a call (one event loop, e.g. a Python server) may answer pings late:
       // only a transport failure, or silence while idle, takes its in-flight calls down with it.
-      if (err.code === 'backend_timeout' && peer.inflight > 0) return this.log.warn('health ping not answered while calls are in flight', { inflight: peer.inflight });
+      // (an open subscriptions/listen request is not a call)
+      if (err.code === 'backend_timeout' && peer.inflight - (this.listening ? 1 : 0) > 0) return this.log.warn('health ping not answered while calls are in flight', { inflight: peer.inflight });
       this.markDown(gen, new Error(`health check failed: ${errorMessage(err)}`));
     } finally {
       this.checking = false;
@@ -282,6 +337,8 @@ export class Backend {
   }
 
   private dropConnection(): void {
+    this.listening?.abort(new Error('connection dropped'));
+    this.listening = undefined;
     clearInterval(this.healthTimer);
     this.healthTimer = undefined;
     this.droppedStderr += (this.wire as { droppedStderrLines?: number } | undefined)?.droppedStderrLines ?? 0;

@@ -449,7 +449,12 @@ export class Aggregator {
     sink.subscriptions.add(uri);
     const n = this.subscribers.get(uri) ?? 0;
     this.subscribers.set(uri, n + 1);
-    if (n === 0) await this.forwardOrError(route, 'resources/subscribe', { uri: route.original }, { grant: sink.grant });
+    if (n === 0) {
+      const backend = this.pool.get(route.backend);
+      // A 2026-07-28 backend watches the URI on its subscriptions/listen request (issue 10 item 3).
+      if (backend?.protocolVersion === MODERN_VERSION) await backend.watch(route.original, true);
+      else await this.forwardOrError(route, 'resources/subscribe', { uri: route.original }, { grant: sink.grant });
+    }
   }
 
   async unsubscribe(uri: string, sink: SessionSink): Promise<void> {
@@ -458,7 +463,7 @@ export class Aggregator {
     if (n > 0) return void this.subscribers.set(uri, n);
     this.subscribers.delete(uri);
     const route = routeUri(this.view, uri);
-    if (route) await this.pool.get(route.backend)?.request('resources/unsubscribe', { uri: route.original }).catch(() => {});
+    if (route) await this.pool.get(route.backend)?.watch(route.original, false).catch(() => {});
   }
 
   /** logging/setLevel: remembered on the session and fanned out to every backend that logs. */

@@ -191,6 +191,8 @@ describe('MCP conformance suite (issue 7 item 10)', () => {
     );
     const onlyThrough = scenarios.filter((s) => !passed(alone.results.get(s)) && passed(through.results.get(s)));
     if (onlyThrough.length > 0) console.log(`passing through mcpgw only: ${onlyThrough.join(', ')}`);
+    const failingThrough = scenarios.filter((s) => !passed(through.results.get(s)));
+    if (process.env.MCPGW_CONFORMANCE_VERBOSE) for (const s of failingThrough) console.log(`failing through mcpgw: ${s}${passed(alone.results.get(s)) ? '' : ' (fails alone too)'} -> ${failures(through.results.get(s)).slice(0, 300)}`);
     expect(scenarios.length, `no scenario results from the run alone; CLI output:\n${alone.output}`).toBeGreaterThanOrEqual(40);
     const regressions = passingAlone
       .filter((s) => !passed(through.results.get(s)))

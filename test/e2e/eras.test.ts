@@ -172,3 +172,25 @@ describe('issue 10 item 2: the four directions with SDK clients through the comp
     expect(textOf(await c.client.callTool({ name: 'l_ask_twice', arguments: {} }))).toBe('answers: A, B');
   }, 30_000);
 });
+
+describe('issue 10 item 3: a 2026-07-28 backend has no session stream', () => {
+  test('list_changed and resources/updated of a 2026 HTTP backend arrive on its subscriptions/listen stream and reach a 2025 session', async () => {
+    await using backend = await spawnBackend({ http: true, name: 'm' });
+    await using gw = await startGatewayProcess((d) => baseConfig(d, { m: { url: backend.url, transport: 'streamable-http', protocol: 'auto' } }));
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'm' && l.protocol === '2026-07-28', 20_000);
+    await using c = await connectV1(gw.mcpUrl);
+    await c.client.callTool({ name: 'm_add_tool', arguments: { name: 'extra' } });
+    await waitFor(() => c.notifications.some((n) => n.method === 'notifications/tools/list_changed'), { timeoutMs: 5000, what: 'tools/list_changed' });
+    await waitFor(async () => (await c.client.listTools()).tools.some((t) => t.name === 'm_extra'), { timeoutMs: 5000, what: 'the new tool listed' });
+    const hello = (await c.client.listResources()).resources.find((r) => r.name === 'hello')!;
+    await c.client.subscribeResource({ uri: hello.uri });
+    // the backend learns the URI on a reopened listen stream; touch until the update arrives (bounded)
+    await waitFor(
+      async () => {
+        await c.client.callTool({ name: 'm_touch', arguments: { uri: 'test://static/hello' } });
+        return c.notifications.some((n) => n.method === 'notifications/resources/updated' && n.params?.uri === hello.uri);
+      },
+      { timeoutMs: 5000, intervalMs: 100, what: 'resources/updated' },
+    );
+  }, 30_000);
+});
