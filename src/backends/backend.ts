@@ -9,7 +9,8 @@ import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RpcError, RpcPeer, type PeerHandlers, type Wire } from './rpc.ts';
 import { initialize, listAll, type Catalog } from './handshake.ts';
-import { MODERN_VERSION, type BackendProtocol } from './discover.ts';
+import { MODERN_VERSION, paramDeclarations, type BackendProtocol, type ParamDecl } from './discover.ts';
+import { StreamableHttpWire } from './http.ts';
 import { createWire, type ConcreteTransport, type TransportSpec } from './transport.ts';
 
 export type { Catalog } from './handshake.ts';
@@ -253,8 +254,25 @@ export class Backend {
     this.log.info('backend up', { transport: kind, protocol: this.protocolVersion, tools: catalog.tools.length, prompts: catalog.prompts.length, resources: catalog.resources.length });
     this.hooks.stateChanged?.(this.name, 'up');
     this.hooks.changed(this.name);
-    if (this.protocolVersion === MODERN_VERSION) this.relisten(gen);
+    if (this.protocolVersion === MODERN_VERSION) {
+      if (wire instanceof StreamableHttpWire) wire.paramDecls = (tool) => this.paramDecls(tool);
+      this.relisten(gen);
+    }
   }
+
+  /** `x-mcp-header` declarations per tool, rebuilt when the tools list changes. */
+  private paramDecls(tool: string): ParamDecl[] | undefined {
+    if (this.declsOf?.tools !== this.catalog.tools) {
+      const byName = new Map<string, ParamDecl[]>();
+      for (const t of this.catalog.tools) {
+        const decls = paramDeclarations(t.inputSchema);
+        if (decls.length > 0) byName.set(String(t.name), decls);
+      }
+      this.declsOf = { tools: this.catalog.tools, byName };
+    }
+    return this.declsOf.byName.get(tool);
+  }
+  private declsOf?: { tools: Json[]; byName: Map<string, ParamDecl[]> };
 
   /**
    * 2026-07-28 has no session stream: list_changed and resources/updated arrive on an open

@@ -56,7 +56,7 @@ const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get
  * The SEP-2243 headers of a 2026-07-28 request (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`),
  * derived from its body; undefined for a message without the 2026 envelope (2025 traffic is untouched).
  */
-export function modernHeaders(msg: RpcMessage): Record<string, string> | undefined {
+export function modernHeaders(msg: RpcMessage, params?: ParamLookup): Record<string, string> | undefined {
   if (msg.method === undefined || msg.id === undefined) return undefined;
   const version = (msg.params?._meta as Json | undefined)?.[PROTOCOL_META];
   if (typeof version !== 'string') return undefined;
@@ -64,7 +64,50 @@ export function modernHeaders(msg: RpcMessage): Record<string, string> | undefin
   const field = NAME_SOURCE[msg.method];
   const value = field ? msg.params?.[field] : undefined;
   if (typeof value === 'string') h['mcp-name'] = encodeHeaderValue(value);
+  if (msg.method === 'tools/call' && typeof value === 'string' && params) {
+    const decls = params(value);
+    if (decls) addParamHeaders(h, decls, msg.params?.arguments);
+  }
   return h;
+}
+
+/** One `x-mcp-header` declaration of a tool's input schema (SEP-2243 custom headers). */
+export interface ParamDecl {
+  path: string[];
+  header: string;
+}
+/** A tool's declarations by its (backend) name; undefined for an unknown tool. */
+export type ParamLookup = (tool: string) => ParamDecl[] | undefined;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_TYPES = new Set(['string', 'integer', 'boolean', 'number']);
+
+/** The `x-mcp-header` declarations reachable through `properties` chains only (SEP-2243), bounded in depth. */
+export function paramDeclarations(inputSchema: unknown): ParamDecl[] {
+  const out: ParamDecl[] = [];
+  const visit = (node: unknown, path: string[]) => {
+    if (!node || typeof node !== 'object' || path.length > 8) return;
+    const schema = node as Json;
+    const header = schema['x-mcp-header'];
+    if (path.length > 0 && typeof header === 'string' && TOKEN.test(header) && HEADER_TYPES.has(String(schema.type))) out.push({ path, header });
+    const props = schema.properties;
+    if (props && typeof props === 'object') for (const [k, child] of Object.entries(props as Json)) visit(child, [...path, k]);
+  };
+  visit(inputSchema, []);
+  return out;
+}
+
+/** Mirrors each declared argument in an `Mcp-Param-<Name>` header; absent and non-primitive values get none. */
+function addParamHeaders(h: Record<string, string>, decls: ParamDecl[], args: unknown): void {
+  for (const d of decls) {
+    let v: unknown = args;
+    for (const k of d.path) v = v && typeof v === 'object' ? (v as Json)[k] : undefined;
+    let text: string | undefined;
+    if (typeof v === 'string') text = v;
+    else if (typeof v === 'boolean') text = v ? 'true' : 'false';
+    else if (typeof v === 'number' && Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v))) text = String(v);
+    if (text !== undefined) h[`mcp-param-${d.header.toLowerCase()}`] = encodeHeaderValue(text);
+  }
 }
 
 /** A header value as SEP-2243 sends it: as is when plain printable ASCII, else `=?base64?…?=` of its UTF-8. */

@@ -87,6 +87,8 @@ export interface AggregatorOptions {
 }
 
 const RECENT_CALLS = 50;
+/** ttlMs of a settled list for 2026-07-28 clients (they also get list_changed on subscriptions/listen). */
+const LIST_TTL_MS = 60_000;
 
 /** A backend's full config as the aggregator needs it. */
 export interface BackendSpec {
@@ -347,6 +349,17 @@ export class Aggregator {
     });
   }
 
+  /**
+   * SEP-2549 caching hints of a list for a 2026-07-28 client (issue 10 item 3): 0 ms while a granted
+   * backend is not up or a list change is still being announced (the list is about to change), else
+   * LIST_TTL_MS; `public` only when every caller sees the same lists (no auth, every backend).
+   */
+  cacheHint(grant: Grant): { ttlMs: number; cacheScope: 'public' | 'private' } {
+    let settled = this.pendingKinds.size === 0;
+    for (const b of this.pool.list()) if (settled && b.state !== 'disabled' && b.state !== 'up' && this.allowed(grant, b.name)) settled = false;
+    return { ttlMs: settled ? LIST_TTL_MS : 0, cacheScope: grant.key === 'anonymous' && grant.backends === null ? 'public' : 'private' };
+  }
+
   listTools(grant: Grant): Json[] {
     return this.view.tools.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);
   }
@@ -419,7 +432,17 @@ export class Aggregator {
 
   async readResource(params: Json, ctx: CallContext): Promise<Json> {
     const route = this.resourceRoute(String(params.uri ?? ''), ctx.grant);
-    const result = await this.forwardOrError(route, 'resources/read', { ...params, uri: route.original }, ctx);
+    let result: Json;
+    try {
+      result = await this.forwardOrError(route, 'resources/read', { ...params, uri: route.original }, ctx);
+    } catch (err) {
+      // SEP-2164: a 2026-07-28 backend says "not found" with -32602 and data.uri; a 2025 client expects -32002.
+      const e = err as { code?: unknown; data?: { uri?: unknown } };
+      if (ctx.era !== 'modern' && e?.code === INVALID_PARAMS && typeof e.data?.uri === 'string' && this.pool.get(route.backend)?.protocolVersion === MODERN_VERSION) {
+        throw new RpcError(RESOURCE_NOT_FOUND, (err as Error).message, { ...(e.data as Json), uri: params.uri });
+      }
+      throw err;
+    }
     const tag = tagOf(this.view, route.backend); // undefined with prefix: false -> URIs unchanged
     const contents = Array.isArray(result.contents) ? (result.contents as Json[]).map((c) => ({ ...c, uri: typeof c.uri === 'string' ? exposeUri(c.uri, tag) : c.uri })) : result.contents;
     return { ...result, contents };

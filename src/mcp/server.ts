@@ -37,19 +37,21 @@ export function createMcpServer(agg: Aggregator, grant: Grant, opts: ServerOptio
       const params = modernParams(req.params as Json, ctx.mcpReq as never);
       return agg.inputs.run(params, grant.key, base.signal, (relay, signal) => fn(params, { ...base, signal, relay }));
     };
+  // 2026-07-28 lists carry caching hints computed from the gateway's own catalog (SEP-2549).
+  const hint = () => (opts.era === 'modern' ? agg.cacheHint(grant) : undefined);
   const noCursor = (params?: { cursor?: unknown }) => {
     // The merged lists are served in one page; a cursor can only be stale or forged (pagination: -32602).
     if (params?.cursor !== undefined) throw new ProtocolError(INVALID_PARAMS, 'Invalid cursor');
   };
-  server.setRequestHandler('tools/list', (req) => (noCursor(req.params), { tools: agg.listTools(grant) }) as never);
+  server.setRequestHandler('tools/list', (req) => (noCursor(req.params), { tools: agg.listTools(grant), ...hint() }) as never);
   server.setRequestHandler('tools/call', mrtr((p, c) => agg.callTool(p, c)) as never);
   if (capabilities.prompts) {
-    server.setRequestHandler('prompts/list', (req) => (noCursor(req.params), { prompts: agg.listPrompts(grant) }) as never);
+    server.setRequestHandler('prompts/list', (req) => (noCursor(req.params), { prompts: agg.listPrompts(grant), ...hint() }) as never);
     server.setRequestHandler('prompts/get', mrtr((p, c) => agg.getPrompt(p, c)) as never);
   }
   if (capabilities.resources) {
-    server.setRequestHandler('resources/list', (req) => (noCursor(req.params), { resources: agg.listResources(grant) }) as never);
-    server.setRequestHandler('resources/templates/list', (req) => (noCursor(req.params), { resourceTemplates: agg.listTemplates(grant) }) as never);
+    server.setRequestHandler('resources/list', (req) => (noCursor(req.params), { resources: agg.listResources(grant), ...hint() }) as never);
+    server.setRequestHandler('resources/templates/list', (req) => (noCursor(req.params), { resourceTemplates: agg.listTemplates(grant), ...hint() }) as never);
     server.setRequestHandler('resources/read', mrtr((p, c) => agg.readResource(p, c)) as never);
     if ((capabilities.resources as Json).subscribe && opts.era === 'legacy') {
       server.setRequestHandler('resources/subscribe', async (req) => {

@@ -3,6 +3,7 @@
  * the SDK v2 test backend (serves 2025 and 2026-07-28) and of server-everything (2025 only).
  */
 import { describe, expect, test } from 'bun:test';
+import { McpServer, createMcpHandler, fromJsonSchema } from '@modelcontextprotocol/server';
 import { join } from 'node:path';
 import { BACKEND_PATH, connectV1, connectV2, readEvents, spawnBackend, waitFor } from '../helpers/clients.ts';
 import { EVERYTHING } from '../helpers/everything.ts';
@@ -64,7 +65,8 @@ const legacyBackend = (name: string) => ({ command: process.execPath, args: [BAC
 async function modernCall(w: Awaited<ReturnType<typeof startWorld>>, id: number, method: string, params: Json, caps: Json = { elicitation: { form: {} } }): Promise<Json> {
   const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...MODERN_META, 'io.modelcontextprotocol/clientCapabilities': caps } } };
   const headers: Record<string, string> = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': method };
-  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+  const name = method === 'resources/read' ? params.uri : params.name;
+  if (typeof name === 'string' && method !== 'tools/list') headers['mcp-name'] = name;
   const res = await w.post(body, headers);
   const text = await res.text();
   const line = text.split('\n').filter((l) => l.startsWith('data: ')).pop();
@@ -193,4 +195,67 @@ describe('issue 10 item 3: a 2026-07-28 backend has no session stream', () => {
       { timeoutMs: 5000, intervalMs: 100, what: 'resources/updated' },
     );
   }, 30_000);
+});
+
+describe('issue 10 item 3: 2026-07-28 features through the gateway', () => {
+  test('lists for a 2026 client carry caching hints from the gateway catalog: public and 60 s when settled with auth none', async () => {
+    await using w = await startWorld({ backends: { m: modernBackend('m') } });
+    await w.up('m');
+    for (const method of ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']) {
+      const r = (await modernCall(w, 1, method, {})).result as Json;
+      expect({ method, ttlMs: r.ttlMs, cacheScope: r.cacheScope }).toEqual({ method, ttlMs: 60_000, cacheScope: 'public' });
+    }
+  });
+
+  test('lists for a 2026 client say ttlMs 0 while a backend is still connecting (the list is about to change)', async () => {
+    const slow = { command: 'sh', args: ['-c', `sleep 2; exec "${process.execPath}" "${BACKEND_PATH}" --name s`] };
+    await using w = await startWorld({ backends: { s: slow } });
+    const r = (await modernCall(w, 1, 'tools/list', {})).result as Json;
+    expect(r.ttlMs).toBe(0);
+  });
+
+  test('SEP-2164: a 2026 backend resource-not-found (-32602 with data.uri) reaches a 2025 client as -32002', async () => {
+    await using w = await startWorld({ backends: { m: { ...modernBackend('m'), prefix: false } } });
+    await w.up('m');
+    const sid = await w.open();
+    // an unknown URI of the only unprefixed backend is routed to it, which says not found
+    const legacy = (await w.rpc('resources/read', { uri: 'test://static/nope' }, { 'mcp-session-id': sid })).error as Json;
+    expect(legacy.code).toBe(-32002);
+    expect((legacy.data as Json).uri).toBe('test://static/nope');
+    const modern = (await modernCall(w, 2, 'resources/read', { uri: 'test://static/nope' })).error as Json;
+    expect(modern.code).toBe(-32602);
+  });
+
+  test('SEP-2243: a tool argument annotated x-mcp-header reaches a 2026 backend as an Mcp-Param header that it validates', async () => {
+    const seen: Record<string, string>[] = [];
+    const handler = createMcpHandler(() => {
+      const mcp = new McpServer({ name: 'param', version: '1' });
+      mcp.registerTool(
+        'region',
+        { description: 'echoes its region', inputSchema: fromJsonSchema<{ region: string }>({ type: 'object', properties: { region: { type: 'string', 'x-mcp-header': 'Region' } }, required: ['region'] } as never) },
+        ({ region }) => ({ content: [{ type: 'text', text: `region ${region}` }] }),
+      );
+      return mcp;
+    }, { legacy: 'reject' });
+    const server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: (req) => {
+        seen.push(Object.fromEntries(req.headers));
+        return handler.fetch(req);
+      },
+    });
+    try {
+      await using w = await startWorld({ backends: { p: { url: `http://127.0.0.1:${server.port}/mcp`, transport: 'streamable-http', protocol: 'auto' } } });
+      await w.up('p');
+      const sid = await w.open();
+      const res = (await w.rpc('tools/call', { name: 'p_region', arguments: { region: 'eu-west ü' } }, { 'mcp-session-id': sid })) as Json;
+      expect(JSON.stringify(res.result)).toContain('region eu-west ü');
+      const call = seen.find((h) => h['mcp-method'] === 'tools/call')!;
+      expect(call['mcp-param-region']).toBe(`=?base64?${Buffer.from('eu-west ü').toString('base64')}?=`);
+    } finally {
+      await server.stop(true);
+      await handler.close();
+    }
+  });
 });
