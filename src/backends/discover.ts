@@ -75,6 +75,7 @@ export function modernHeaders(msg: RpcMessage, params?: ParamLookup): Record<str
 export interface ParamDecl {
   path: string[];
   header: string;
+  type: string;
 }
 /** A tool's declarations by its (backend) name; undefined for an unknown tool. */
 export type ParamLookup = (tool: string) => ParamDecl[] | undefined;
@@ -89,7 +90,7 @@ export function paramDeclarations(inputSchema: unknown): ParamDecl[] {
     if (!node || typeof node !== 'object' || path.length > 8) return;
     const schema = node as Json;
     const header = schema['x-mcp-header'];
-    if (path.length > 0 && typeof header === 'string' && TOKEN.test(header) && HEADER_TYPES.has(String(schema.type))) out.push({ path, header });
+    if (path.length > 0 && typeof header === 'string' && TOKEN.test(header) && HEADER_TYPES.has(String(schema.type))) out.push({ path, header, type: String(schema.type) });
     const props = schema.properties;
     if (props && typeof props === 'object') for (const [k, child] of Object.entries(props as Json)) visit(child, [...path, k]);
   };
@@ -97,17 +98,41 @@ export function paramDeclarations(inputSchema: unknown): ParamDecl[] {
   return out;
 }
 
+/** The header text of a declared argument (SEP-2243 type conversion); undefined for absent or non-primitive values. */
+function paramText(decl: ParamDecl, args: unknown): { raw: unknown; text?: string } {
+  let v: unknown = args;
+  for (const k of decl.path) v = v && typeof v === 'object' ? (v as Json)[k] : undefined;
+  if (typeof v === 'string') return { raw: v, text: v };
+  if (typeof v === 'boolean') return { raw: v, text: v ? 'true' : 'false' };
+  if (typeof v === 'number' && Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v))) return { raw: v, text: String(v) };
+  return { raw: v };
+}
+
 /** Mirrors each declared argument in an `Mcp-Param-<Name>` header; absent and non-primitive values get none. */
 function addParamHeaders(h: Record<string, string>, decls: ParamDecl[], args: unknown): void {
   for (const d of decls) {
-    let v: unknown = args;
-    for (const k of d.path) v = v && typeof v === 'object' ? (v as Json)[k] : undefined;
-    let text: string | undefined;
-    if (typeof v === 'string') text = v;
-    else if (typeof v === 'boolean') text = v ? 'true' : 'false';
-    else if (typeof v === 'number' && Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v))) text = String(v);
+    const { text } = paramText(d, args);
     if (text !== undefined) h[`mcp-param-${d.header.toLowerCase()}`] = encodeHeaderValue(text);
   }
+}
+
+/**
+ * Checks a client's `Mcp-Param-*` headers against the call's arguments (SEP-2243: present and equal
+ * for every declared argument that has a value); the mismatch, or undefined when they agree.
+ */
+export function paramHeaderMismatch(decls: ParamDecl[], args: unknown, headers: Headers): { header: string; message: string } | undefined {
+  for (const d of decls) {
+    const { raw, text } = paramText(d, args);
+    if (text === undefined) continue;
+    const header = `Mcp-Param-${d.header}`;
+    const value = headers.get(header);
+    if (value === null) return { header, message: `the body carries ${d.path.join('.')}=${JSON.stringify(raw)} but the ${header} header is absent` };
+    const decoded = decodeHeaderValue(value);
+    if (decoded === undefined) return { header, message: `the ${header} header carries an invalid Base64 sentinel value` };
+    const numeric = (d.type === 'integer' || d.type === 'number') && typeof raw === 'number' && /^-?\d+(\.\d+)?$/.test(decoded);
+    if (numeric ? Number(decoded) !== raw : decoded !== text) return { header, message: `the ${header} header decodes to ${JSON.stringify(decoded)} but the body carries ${d.path.join('.')}=${JSON.stringify(raw)}` };
+  }
+  return undefined;
 }
 
 /** A header value as SEP-2243 sends it: as is when plain printable ASCII, else `=?base64?…?=` of its UTF-8. */

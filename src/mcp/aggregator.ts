@@ -6,7 +6,7 @@
 import { RpcError } from './rpc-error.ts';
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
-import { CAPABILITIES_META, MODERN_VERSION } from '../backends/discover.ts';
+import { CAPABILITIES_META, MODERN_VERSION, paramDeclarations, type ParamDecl } from '../backends/discover.ts';
 import { PendingInputs, fulfillInputRequired } from './eras.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
@@ -205,6 +205,7 @@ export class Aggregator {
       return change && withheldReason(backend, tool, change);
     };
     this.view = buildView(catalogs, this.naming, { withhold });
+    this.declCache = undefined;
     this.serialized = new Map();
     for (const c of this.view.collisions) {
       this.log.warn('name collision resolved', { name: c.name, kept_backend: c.kept.backend, kept_tool: c.kept.original, renamed_backend: c.renamed.backend, renamed_tool: c.renamed.original, exposed: c.renamed.exposed });
@@ -359,6 +360,21 @@ export class Aggregator {
     for (const b of this.pool.list()) if (settled && b.state !== 'disabled' && b.state !== 'up' && this.allowed(grant, b.name)) settled = false;
     return { ttlMs: settled ? LIST_TTL_MS : 0, cacheScope: grant.key === 'anonymous' && grant.backends === null ? 'public' : 'private' };
   }
+
+  /** The `x-mcp-header` declarations of an exposed tool the grant may call (SEP-2243), cached per view. */
+  paramDecls(name: string, grant: Grant): ParamDecl[] | undefined {
+    const route = this.view.toolRoutes.get(name);
+    if (!route || !this.allowed(grant, route.backend)) return undefined;
+    if (!this.declCache) {
+      this.declCache = new Map();
+      for (const o of this.view.tools) {
+        const decls = paramDeclarations(o.item.inputSchema);
+        if (decls.length > 0) this.declCache.set(String(o.item.name), decls);
+      }
+    }
+    return this.declCache.get(name);
+  }
+  private declCache?: Map<string, ParamDecl[]>;
 
   listTools(grant: Grant): Json[] {
     return this.view.tools.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);

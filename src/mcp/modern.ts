@@ -8,11 +8,17 @@ import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import type { Aggregator, Grant } from './aggregator.ts';
 import { createMcpServer } from './server.ts';
+import { paramHeaderMismatch } from '../backends/discover.ts';
+
+/** SEP-2243 HeaderMismatch. */
+const HEADER_MISMATCH = -32020;
 
 /** The modern handler and the era classifier for requests the fast check cannot decide. */
 export interface ModernEra {
   handler: McpHttpHandler;
   isLegacy(req: Request, body: unknown): Promise<boolean>;
+  /** SEP-2243 `Mcp-Param-*` validation of a tools/call (400 + -32020 on a mismatch), before the SDK handler. */
+  checkParams(req: Request, body: unknown, grant: Grant): Response | undefined;
 }
 
 /** Builds the handler; each request gets a fresh SDK Server over the aggregator. */
@@ -23,7 +29,17 @@ export function createModernEra(agg: Aggregator, opts: { version: string; keepAl
     maxRequestBodySize: opts.maxBodyBytes,
     onerror: (err) => deps.log.debug('modern request rejected', { error: errorMessage(err) }),
   });
-  return { handler, isLegacy: (req, body) => isLegacyRequest(req, body) };
+  return { handler, isLegacy: (req, body) => isLegacyRequest(req, body), checkParams: (req, body, grant) => checkParams(agg, req, body, grant) };
+}
+
+function checkParams(agg: Aggregator, req: Request, body: unknown, grant: Grant): Response | undefined {
+  const m = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | undefined;
+  if (m?.method !== 'tools/call' || typeof m.params?.name !== 'string') return undefined;
+  const decls = agg.paramDecls(m.params.name, grant);
+  const mismatch = decls && paramHeaderMismatch(decls, m.params.arguments, req.headers);
+  if (!mismatch) return undefined;
+  const error = { code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${mismatch.message}`, data: { mismatch: { header: mismatch.header, body: mismatch.message } } };
+  return Response.json({ jsonrpc: '2.0', id: m.id ?? null, error }, { status: 400 });
 }
 
 function grantOfAuth(authInfo: { extra?: Record<string, unknown> } | undefined): Grant {

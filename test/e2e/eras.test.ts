@@ -226,7 +226,7 @@ describe('issue 10 item 3: 2026-07-28 features through the gateway', () => {
     expect(modern.code).toBe(-32602);
   });
 
-  test('SEP-2243: a tool argument annotated x-mcp-header reaches a 2026 backend as an Mcp-Param header that it validates', async () => {
+  test('SEP-2243: an x-mcp-header argument reaches a 2026 backend as an Mcp-Param header; a 2026 client header is validated at the gateway', async () => {
     const seen: Record<string, string>[] = [];
     const handler = createMcpHandler(() => {
       const mcp = new McpServer({ name: 'param', version: '1' });
@@ -253,6 +253,17 @@ describe('issue 10 item 3: 2026-07-28 features through the gateway', () => {
       expect(JSON.stringify(res.result)).toContain('region eu-west ü');
       const call = seen.find((h) => h['mcp-method'] === 'tools/call')!;
       expect(call['mcp-param-region']).toBe(`=?base64?${Buffer.from('eu-west ü').toString('base64')}?=`);
+      // a 2026 client's own Mcp-Param header is validated at the gateway: missing or different -> 400 + -32020
+      const body = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'p_region', arguments: { region: 'eu' }, _meta: { ...MODERN_META, 'io.modelcontextprotocol/clientCapabilities': {} } } });
+      const std = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'p_region' };
+      for (const [id, extra] of [[1, {}], [2, { 'mcp-param-region': 'us' }]] as const) {
+        const res = await w.post(body(id), { ...std, ...extra });
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as { error: Json }).error.code).toBe(-32020);
+      }
+      const ok = await w.post(body(3), { ...std, 'mcp-param-region': 'eu' });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('region eu');
     } finally {
       await server.stop(true);
       await handler.close();
