@@ -30,8 +30,10 @@ export interface BackendStatus {
   lastCallAt?: string;
   latencyMs?: number;
   connectedAt?: string;
-  /** The MCP protocol version agreed at initialize. */
+  /** The MCP protocol version agreed at initialize (2026-07-28 after server/discover). */
   protocolVersion?: string;
+  /** A dual-era backend's 2025 session version, used for 2025 clients (issue 10). */
+  legacyProtocolVersion?: string;
   lastErrorAt?: string;
   /** When the next reconnect attempt is due (ISO), while down. */
   nextRetryAt?: string;
@@ -74,10 +76,22 @@ const DEFAULT_HEALTH_INTERVAL = 30_000;
 /** A subscriptions/listen request stays open until the backend or the gateway ends it (setTimeout's maximum). */
 const LISTEN_TIMEOUT_MS = 2_147_483_647;
 const RELISTEN_MS = 1000;
+/** Longest wait for the 2025 session of a dual-era backend. */
+const DUAL_BUDGET_MS = 5_000;
+
+interface LegacySession {
+  peer: RpcPeer;
+  wire: Wire;
+  version: string;
+  /** Tools the 2025 session lists; a 2026-only tool is called on the 2026 side (bridged). */
+  tools: Set<string>;
+}
 
 /** Options of a forwarded request. */
 export interface ForwardOptions {
   signal?: AbortSignal;
+  /** 'legacy': the caller is a 2025 client (a dual-era backend serves it on its 2025 session). */
+  era?: 'legacy';
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -107,6 +121,7 @@ export class Backend {
   private latencyMs?: number;
   private connectedAt?: number;
   private droppedStderr = 0;
+  private legacy?: LegacySession;
   /** The open subscriptions/listen request of a 2026-07-28 backend. */
   private listening?: AbortController;
   /** Resource URIs (the backend's own) clients subscribed to, for the listen request. */
@@ -186,9 +201,16 @@ export class Backend {
     try {
       // The 2024-11-05 HTTP+SSE transport predates 2026-07-28: no probe there.
       const modern = this.opts.protocol === 'auto' && kind !== 'sse' && !this.legacyOnly;
+      const started = performance.now();
       const { init, catalog } = await Promise.race([initialize(wire, peer, budget, modern), timeout]);
-      if (gen !== this.generation || this.stopped) throw new Error('superseded');
+      // A dual-era HTTP backend also gets a 2025 session, for 2025 clients (issue 10): bounded, optional.
+      const dual = init.protocolVersion === MODERN_VERSION && kind === 'streamable-http' ? await this.openLegacy(kind, gen, Math.min(DUAL_BUDGET_MS, budget - (performance.now() - started))) : undefined;
+      if (gen !== this.generation || this.stopped) {
+        await dual?.peer.close().catch(() => {});
+        throw new Error('superseded');
+      }
       if (peer.closed) throw new Error('connection closed right after initialize');
+      this.legacy = dual;
       this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
       if (errorMessage(err).includes('after server/discover')) this.legacyOnly = true;
@@ -199,6 +221,36 @@ export class Backend {
       clearTimeout(timer);
       if (this.opening === peer) this.opening = undefined;
     }
+  }
+
+  /**
+   * The 2025 session of a backend that also speaks 2026-07-28 over HTTP: 2025 clients' calls go there
+   * (push requests, logging and subscriptions as the backend serves them to 2025 clients); undefined
+   * when the backend answers initialize with an error or not in time.
+   */
+  private async openLegacy(kind: ConcreteTransport, gen: number, budget: number): Promise<LegacySession | undefined> {
+    if (budget < 20) return undefined;
+    const wire = createWire(kind, this.opts, this.deps, this.log);
+    const peer = new RpcPeer(wire, this.name, this.handlers(gen, kind));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(budget)} ms`)), budget);
+    });
+    try {
+      const { init, catalog } = await Promise.race([initialize(wire, peer, budget, false), timeout]);
+      return { peer, wire, version: String(init.protocolVersion), tools: new Set(catalog.tools.map((t) => String(t.name))) };
+    } catch (err) {
+      this.log.info('backend serves only 2026-07-28; 2025 clients are bridged', { error: errorMessage(err) });
+      await peer.close().catch(() => {});
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the backend has a 2025 session besides its 2026-07-28 one. */
+  get dual(): boolean {
+    return this.legacy !== undefined;
   }
 
   /** What the peer calls back with; bound to one connection generation. */
@@ -310,8 +362,8 @@ export class Backend {
 
   /** Adds or removes a resource subscription (2026-07-28 backends: on the listen stream; else resources/subscribe). */
   async watch(uri: string, on: boolean): Promise<void> {
-    if (this.protocolVersion !== MODERN_VERSION) {
-      await this.request(on ? 'resources/subscribe' : 'resources/unsubscribe', { uri });
+    if (this.protocolVersion !== MODERN_VERSION || this.legacy) {
+      await this.request(on ? 'resources/subscribe' : 'resources/unsubscribe', { uri }, { era: 'legacy' });
       return;
     }
     if (on === this.watched.has(uri)) return;
@@ -357,6 +409,8 @@ export class Backend {
   private dropConnection(): void {
     this.listening?.abort(new Error('connection dropped'));
     this.listening = undefined;
+    void this.legacy?.peer.close().catch(() => {});
+    this.legacy = undefined;
     clearInterval(this.healthTimer);
     this.healthTimer = undefined;
     this.droppedStderr += (this.wire as { droppedStderrLines?: number } | undefined)?.droppedStderrLines ?? 0;
@@ -397,8 +451,11 @@ export class Backend {
       throw new GatewayError('backend_unavailable', `backend '${this.name}' is ${this.state}${this.lastError ? `: ${this.lastError}` : ''}`, { detail: { backend: this.name } });
     }
     const started = this.deps.clock.now();
+    // A 2025 client's call goes to the 2025 session of a dual-era backend, unless the tool is 2026-only.
+    const legacy = opts.era === 'legacy' ? this.legacy : undefined;
+    const via = legacy && (method !== 'tools/call' || legacy.tools.has(String(params?.name))) ? legacy.peer : peer;
     try {
-      return await peer.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress });
+      return await via.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress });
     } finally {
       this.lastCallAt = this.deps.clock.now();
       this.latencyMs = this.lastCallAt - started;
@@ -425,6 +482,7 @@ export class Backend {
       latencyMs: this.latencyMs,
       connectedAt: iso(this.connectedAt),
       protocolVersion: this.protocolVersion,
+      ...(this.legacy && { legacyProtocolVersion: this.legacy.version }),
       lastErrorAt: iso(this.lastErrorAt),
       nextRetryAt: this.state === 'down' ? iso(this.nextRetryAt) : undefined,
       droppedStderrLines: dropped > 0 ? dropped : undefined,
@@ -444,6 +502,8 @@ export class Backend {
     clearInterval(this.healthTimer);
     const peer = this.peer;
     const opening = this.opening;
+    void this.legacy?.peer.close().catch(() => {});
+    this.legacy = undefined;
     this.peer = undefined;
     this.wire = undefined;
     this.opening = undefined;

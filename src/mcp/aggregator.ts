@@ -509,7 +509,7 @@ export class Aggregator {
   async setLevel(level: string, sink: SessionSink | undefined): Promise<void> {
     if (sink) sink.logLevel = level;
     await Promise.all(
-      this.pool.list().filter((b) => b.state === 'up' && b.capabilities.logging && b.protocolVersion !== MODERN_VERSION).map((b) => b.request('logging/setLevel', { level }).catch((err) => this.log.debug('setLevel failed', { backend: b.name, error: errorMessage(err) }))),
+      this.pool.list().filter((b) => b.state === 'up' && b.capabilities.logging && (b.protocolVersion !== MODERN_VERSION || b.dual)).map((b) => b.request('logging/setLevel', { level }, { era: 'legacy' }).catch((err) => this.log.debug('setLevel failed', { backend: b.name, error: errorMessage(err) }))),
     );
   }
 
@@ -574,7 +574,7 @@ export class Aggregator {
     list.push(ctx);
     this.inflight.set(route.backend, list);
     try {
-      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined };
+      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const) };
       const result = await backend.request(method, fwd, opts);
       // A 2025 client cannot read input_required: its inputs become requests on its call stream (issue 10).
       if (result.resultType !== 'input_required' || ctx.era === 'modern') return result;

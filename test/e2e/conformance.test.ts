@@ -117,8 +117,6 @@ const failures = (checks: Check[] | undefined) =>
 
 let server: (Proc & { url: string }) | undefined;
 let gw: GatewayProcess | undefined;
-/** The same backend with `protocol: auto` (spoken in 2026-07-28), for the 2026-07-28 requirements. */
-let gwModern: GatewayProcess | undefined;
 /** The same backend with `protocol: legacy`, the state before issue 10 (for the counts only). */
 let gwLegacy: GatewayProcess | undefined;
 let outDir: string;
@@ -137,24 +135,23 @@ beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'mcpgw-conformance-'));
   server = await startEverythingServer(file);
   const backendUrl = server.url;
-  gw = await startGatewayProcess((d) => baseConfig(d, { conf: { url: backendUrl, transport: 'streamable-http', prefix: false } }));
-  gwModern = await startGatewayProcess((d) => baseConfig(d, { conf: { url: backendUrl, transport: 'streamable-http', prefix: false, protocol: 'auto' } }));
+  // issue 10: one config (protocol: auto) serves both suites: 2026 clients on the backend's 2026 side,
+  // 2025 clients on its 2025 session (dual-era HTTP backend)
+  gw = await startGatewayProcess((d) => baseConfig(d, { conf: { url: backendUrl, transport: 'streamable-http', prefix: false, protocol: 'auto' } }));
   gwLegacy = await startGatewayProcess((d) => baseConfig(d, { conf: { url: backendUrl, transport: 'streamable-http', prefix: false, protocol: 'legacy' } }));
   await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'conf', 20_000);
-  await gwModern.waitForLog((l) => l.msg === 'backend up' && l.backend === 'conf', 20_000);
   await gwLegacy.waitForLog((l) => l.msg === 'backend up' && l.backend === 'conf', 20_000);
 }, 60_000);
 
 afterAll(async () => {
   await gw?.[Symbol.asyncDispose]();
-  await gwModern?.[Symbol.asyncDispose]();
   await gwLegacy?.[Symbol.asyncDispose]();
   await server?.stop();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 }, 30_000);
 
 describe('MCP conformance suite (issue 7 item 10)', () => {
-  test('issue 7 fault 11: every scenario of the default server suite that passes alone passes through mcpgw with prefix: false', async () => {
+  test('issue 7 fault 11: every scenario of the default server suite that passes alone passes through mcpgw with prefix: false (and protocol: auto)', async () => {
     // sequential: the reference server keeps global state (resource subscriptions)
     const alone = await runSuite(server!.url, join(outDir, 'alone'));
     const through = await runSuite(gw!.mcpUrl, join(outDir, 'mcpgw'));
@@ -178,7 +175,7 @@ describe('MCP conformance suite (issue 7 item 10)', () => {
   test('issue 10: every scenario of --requirements 2026-07-28 that passes alone passes through mcpgw with protocol: auto', async () => {
     const req = ['--requirements', '2026-07-28'];
     const alone = await runSuite(server!.url, join(outDir, 'alone-2026'), req);
-    const through = await runSuite(gwModern!.mcpUrl, join(outDir, 'mcpgw-2026'), req);
+    const through = await runSuite(gw!.mcpUrl, join(outDir, 'mcpgw-2026'), req);
     const before = await runSuite(gwLegacy!.mcpUrl, join(outDir, 'mcpgw-2026-legacy'), req);
     const scenarios = [...alone.results.keys()].sort();
     const passingAlone = scenarios.filter((s) => passed(alone.results.get(s)));

@@ -13,27 +13,29 @@ import { startWorld } from '../helpers/world.ts';
 type Json = Record<string, unknown>;
 
 describe('issue 10 item 1: speak each backend newest revision', () => {
-  test('a 2026-07-28 HTTP backend is discovered and called per request with the SEP-2243 headers and no session', async () => {
+  test('a dual-era HTTP backend: 2026 clients are served per request (SEP-2243 headers, no session), 2025 clients on its 2025 session', async () => {
     await using w0 = await startWorld({});
     const events = join(w0.dir, 'events.jsonl');
     await using backend = await spawnBackend({ http: true, name: 'm', events });
     await using w = await startWorld({ backends: { m: { url: backend.url, transport: 'streamable-http', protocol: 'auto' } } });
     await w.up('m');
-    expect(w.gw.aggregator.pool.get('m')!.status().protocolVersion).toBe('2026-07-28');
+    const st = w.gw.aggregator.pool.get('m')!.status();
+    expect(st.protocolVersion).toBe('2026-07-28');
+    expect(st.legacyProtocolVersion).toBe('2025-11-25');
+    const modern = (await modernCall(w, 1, 'tools/call', { name: 'm_echo', arguments: { text: 'über' } })).result as Json;
+    expect(JSON.stringify(modern)).toContain('über');
     const sid = await w.open();
-    const res = (await w.rpc('tools/call', { name: 'm_echo', arguments: { text: 'über' } }, { 'mcp-session-id': sid })) as { result: Json };
-    expect(JSON.stringify(res.result)).toContain('über');
+    const legacy = (await w.rpc('tools/call', { name: 'm_echo', arguments: { text: 'old' } }, { 'mcp-session-id': sid })) as { result: Json };
+    expect(JSON.stringify(legacy.result)).toContain('old');
     const seen = await readEvents(events);
     const posts = seen.filter((e): e is Extract<typeof e, { event: 'http' }> => e.event === 'http' && e.method === 'POST');
     expect(posts.some((e) => e.headers['mcp-method'] === 'server/discover')).toBe(true);
-    // no 2025 handshake at all
-    expect(posts.some((e) => e.headers['mcp-method'] === undefined)).toBe(false);
     const call = posts.find((e) => e.headers['mcp-method'] === 'tools/call')!;
     expect(call.headers['mcp-protocol-version']).toBe('2026-07-28');
     expect(call.headers['mcp-name']).toBe('echo');
     expect(call.headers['mcp-session-id']).toBeUndefined();
-    const calls = seen.filter((e) => e.event === 'call');
-    expect(calls.map((c) => (c as { era: string }).era)).toEqual(['modern']);
+    const calls = seen.filter((e) => e.event === 'call').map((c) => (c as { era: string; arguments: Json }).era + ':' + String((c as { arguments: Json }).arguments.text));
+    expect(calls).toEqual(['modern:über', 'legacy:old']);
   });
 
   test('a 2026-07-28 stdio backend is discovered; protocol: legacy keeps initialize', async () => {
@@ -176,9 +178,8 @@ describe('issue 10 item 2: the four directions with SDK clients through the comp
 });
 
 describe('issue 10 item 3: a 2026-07-28 backend has no session stream', () => {
-  test('list_changed and resources/updated of a 2026 HTTP backend arrive on its subscriptions/listen stream and reach a 2025 session', async () => {
-    await using backend = await spawnBackend({ http: true, name: 'm' });
-    await using gw = await startGatewayProcess((d) => baseConfig(d, { m: { url: backend.url, transport: 'streamable-http', protocol: 'auto' } }));
+  test('list_changed and resources/updated of a 2026 stdio backend arrive on its subscriptions/listen stream and reach a 2025 session', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, { m: modernBackend('m') }));
     await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'm' && l.protocol === '2026-07-28', 20_000);
     await using c = await connectV1(gw.mcpUrl);
     await c.client.callTool({ name: 'm_add_tool', arguments: { name: 'extra' } });
