@@ -13,6 +13,7 @@ export const PROTOCOL_META = 'io.modelcontextprotocol/protocolVersion';
 export const CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
 export const CLIENT_INFO_META = 'io.modelcontextprotocol/clientInfo';
 export const SERVER_INFO_META = 'io.modelcontextprotocol/serverInfo';
+export const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
 
 /** Longest wait for a `server/discover` answer before falling back (also bounded by half the connect budget). */
 export const DISCOVER_TIMEOUT_MS = 5_000;

@@ -6,7 +6,7 @@
 import { RpcError } from './rpc-error.ts';
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
-import { CAPABILITIES_META, MODERN_VERSION, paramDeclarations, type ParamDecl } from '../backends/discover.ts';
+import { CAPABILITIES_META, LOG_LEVEL_META, MODERN_VERSION, paramDeclarations, type ParamDecl } from '../backends/discover.ts';
 import { PendingInputs, fulfillInputRequired } from './eras.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
@@ -63,6 +63,8 @@ export interface CallContext {
   relay?: (method: string, params: Json | undefined, signal: AbortSignal) => Promise<Json>;
   /** 'modern': a 2026-07-28 client, which gets a backend's input_required results as they are (issue 10). */
   era?: 'modern';
+  /** The 2025 session's logging/setLevel, sent per request to 2026-07-28 backends (which have no setLevel). */
+  logLevel?: string;
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -568,7 +570,10 @@ export class Aggregator {
     const { _meta, ...rest } = params as { _meta?: Json };
     const { progressToken, ...meta } = _meta ?? {};
     // A 2026-07-28 backend learns the calling client's capabilities per request (issue 10 item 2).
-    if (backend.protocolVersion === MODERN_VERSION && ctx.capabilities && meta[CAPABILITIES_META] === undefined) meta[CAPABILITIES_META] = ctx.capabilities;
+    if (backend.protocolVersion === MODERN_VERSION) {
+      if (ctx.capabilities && meta[CAPABILITIES_META] === undefined) meta[CAPABILITIES_META] = ctx.capabilities;
+      if (ctx.logLevel && meta[LOG_LEVEL_META] === undefined) meta[LOG_LEVEL_META] = ctx.logLevel;
+    }
     const fwd: Json = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
     const list = this.inflight.get(route.backend) ?? [];
     list.push(ctx);

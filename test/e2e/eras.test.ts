@@ -199,6 +199,15 @@ describe('issue 10 item 3: a 2026-07-28 backend has no session stream', () => {
 });
 
 describe('issue 10 item 3: 2026-07-28 features through the gateway', () => {
+  test('a 2025 session logging level reaches a 2026 backend per request (it has no logging/setLevel) and its log messages come back', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, { m: modernBackend('m') }));
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'm' && l.protocol === '2026-07-28', 20_000);
+    await using c = await connectV1(gw.mcpUrl);
+    await c.client.setLoggingLevel('info');
+    await c.client.callTool({ name: 'm_log', arguments: { level: 'warning', message: 'from a 2026 backend' } });
+    await waitFor(() => c.notifications.some((n) => n.method === 'notifications/message' && JSON.stringify(n.params).includes('from a 2026 backend')), { timeoutMs: 5000, what: 'the log message' });
+  }, 30_000);
+
   test('lists for a 2026 client carry caching hints from the gateway catalog: public and 60 s when settled with auth none', async () => {
     await using w = await startWorld({ backends: { m: modernBackend('m') } });
     await w.up('m');
