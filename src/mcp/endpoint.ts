@@ -257,6 +257,7 @@ export class McpEndpoint {
     if (parsed instanceof Response) return parsed;
     if (await this.isModern(req, parsed)) {
       const era = await this.modern();
+      era.trackListen(req, parsed, grant);
       return era.checkParams(req, parsed, grant) ?? era.handler.fetch(withBothAccepted(req), { parsedBody: parsed, authInfo: authInfoOf(grant) });
     }
     const version = req.headers.get('mcp-protocol-version');

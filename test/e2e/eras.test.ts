@@ -199,6 +199,30 @@ describe('issue 10 item 3: a 2026-07-28 backend has no session stream', () => {
 });
 
 describe('issue 10 item 3: 2026-07-28 features through the gateway', () => {
+  test('a 2026 client subscriptions/listen with resourceSubscriptions subscribes at 2025 and 2026 backends and gets resources/updated', async () => {
+    await using gw = await startGatewayProcess((d) => baseConfig(d, { m: modernBackend('m'), l: legacyBackend('l') }));
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'm', 20_000);
+    await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'l', 20_000);
+    await using c = await connectV2(gw.mcpUrl, { mode: 'auto' });
+    const updated: string[] = [];
+    c.client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(String(n.params.uri)));
+    const resources = (await c.client.listResources()).resources.filter((r) => r.name === 'hello').map((r) => r.uri);
+    expect(resources).toHaveLength(2);
+    const sub = await c.client.listen({ resourceSubscriptions: resources });
+    try {
+      await waitFor(
+        async () => {
+          for (const b of ['m', 'l']) await c.client.callTool({ name: `${b}_touch`, arguments: { uri: 'test://static/hello' } });
+          return resources.every((u) => updated.includes(u));
+        },
+        { timeoutMs: 5000, intervalMs: 150, what: 'resources/updated from both backends' },
+      );
+      expect(new Set(updated)).toEqual(new Set(resources));
+    } finally {
+      await sub.close();
+    }
+  }, 30_000);
+
   test('a 2025 session logging level reaches a 2026 backend per request (it has no logging/setLevel) and its log messages come back', async () => {
     await using gw = await startGatewayProcess((d) => baseConfig(d, { m: modernBackend('m') }));
     await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'm' && l.protocol === '2026-07-28', 20_000);
