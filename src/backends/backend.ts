@@ -76,6 +76,8 @@ const DEFAULT_HEALTH_INTERVAL = 30_000;
 /** A subscriptions/listen request stays open until the backend or the gateway ends it (setTimeout's maximum). */
 const LISTEN_TIMEOUT_MS = 2_147_483_647;
 const RELISTEN_MS = 1000;
+/** Longest wait for a backend to acknowledge a (re)opened subscriptions/listen. */
+const LISTEN_ACK_MS = 2000;
 /** Longest wait for the 2025 session of a dual-era backend. */
 const DUAL_BUDGET_MS = 5_000;
 
@@ -260,7 +262,8 @@ export class Backend {
         RELAYED_REQUESTS.has(method) ? this.hooks.serverRequest(this.name, method, params, signal) : Promise.reject(new RpcError(-32601, `Method not found: ${method}`)),
       notification: (method, params) => {
         if (gen !== this.generation) return;
-        if (method === 'notifications/tools/list_changed') void this.refresh('tools');
+        if (method === 'notifications/subscriptions/acknowledged') this.acked?.();
+        else if (method === 'notifications/tools/list_changed') void this.refresh('tools');
         else if (method === 'notifications/prompts/list_changed') void this.refresh('prompts');
         else if (method === 'notifications/resources/list_changed') {
           void this.refresh('resources');
@@ -308,7 +311,7 @@ export class Backend {
     this.hooks.changed(this.name);
     if (this.protocolVersion === MODERN_VERSION) {
       if (wire instanceof StreamableHttpWire) wire.paramDecls = (tool) => this.paramDecls(tool);
-      this.relisten(gen);
+      void this.relisten(gen);
     }
   }
 
@@ -330,10 +333,10 @@ export class Backend {
    * 2026-07-28 has no session stream: list_changed and resources/updated arrive on an open
    * `subscriptions/listen` request, reopened after it ends and whenever the watched URIs change.
    */
-  private relisten(gen: number): void {
+  private relisten(gen: number): Promise<void> {
     this.listening?.abort(new Error('subscriptions changed'));
     const peer = this.peer;
-    if (!peer || gen !== this.generation) return;
+    if (!peer || gen !== this.generation) return Promise.resolve();
     const ac = new AbortController();
     this.listening = ac;
     const caps = this.capabilities;
@@ -343,12 +346,21 @@ export class Backend {
       ...(caps.resources ? { resourcesListChanged: true } : {}),
       ...(this.watched.size > 0 && { resourceSubscriptions: [...this.watched] }),
     };
-    if (Object.keys(notifications).length === 0) return;
+    if (Object.keys(notifications).length === 0) return Promise.resolve();
+    // Resolves on notifications/subscriptions/acknowledged (the backend now watches), bounded.
+    const acked = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, LISTEN_ACK_MS);
+      timer.unref?.();
+      this.acked = () => (clearTimeout(timer), resolve());
+    });
     void peer.request('subscriptions/listen', { notifications }, { timeout: LISTEN_TIMEOUT_MS, signal: ac.signal }).then(
       () => this.listenEnded(gen, ac, undefined),
       (err) => this.listenEnded(gen, ac, err),
     );
+    return acked;
   }
+  /** Settles the wait of the latest relisten() for its acknowledgement. */
+  private acked?: () => void;
 
   private listenEnded(gen: number, ac: AbortController, err: unknown): void {
     if (ac.signal.aborted || gen !== this.generation || this.listening !== ac || this.state !== 'up') return;
@@ -356,7 +368,7 @@ export class Backend {
     // A backend that does not serve subscriptions/listen says so once; it is not asked again.
     if (err instanceof RpcError && err.code === -32601) return this.log.info('backend does not serve subscriptions/listen', { error: err.message });
     this.log.debug('subscriptions/listen ended; reopening', { error: err === undefined ? undefined : errorMessage(err) });
-    const timer = setTimeout(() => this.relisten(gen), RELISTEN_MS);
+    const timer = setTimeout(() => void this.relisten(gen), RELISTEN_MS);
     timer.unref?.();
   }
 
@@ -369,7 +381,7 @@ export class Backend {
     if (on === this.watched.has(uri)) return;
     if (on) this.watched.add(uri);
     else this.watched.delete(uri);
-    if (this.state === 'up') this.relisten(this.generation);
+    if (this.state === 'up') await this.relisten(this.generation);
   }
 
   /** Pings the backend (MCP basic/utilities/ping); a transport failure or no answer marks it down. */
