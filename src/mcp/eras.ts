@@ -159,8 +159,8 @@ export class PendingInputs {
       entry = this.resume(state, grantKey, (params.inputResponses ?? {}) as Json);
     } else {
       const abort = new AbortController();
-      const id = Buffer.from(this.random(12)).toString('base64url');
-      entry = { id, grantKey, round: 0, asks: [], seq: 0, abort, call: undefined as unknown as Promise<Json> };
+      // The id is drawn when the call parks: most calls never ask the client anything.
+      entry = { id: '', grantKey, round: 0, asks: [], seq: 0, abort, call: undefined as unknown as Promise<Json> };
       const relay = (method: string, p: Json | undefined, s: AbortSignal) => this.ask(entry, method, p, s);
       // Until the call parks, the client closing its request cancels it; after that the retry resumes it.
       signal?.addEventListener('abort', () => !this.entries.has(entry.id) && !entry.settled && abort.abort(signal.reason), { once: true });
@@ -213,6 +213,7 @@ export class PendingInputs {
   }
 
   private park(entry: Entry): Json {
+    if (!entry.id) entry.id = Buffer.from(this.random(12)).toString('base64url');
     if (!this.entries.has(entry.id)) {
       let mine = 0;
       for (const e of this.entries.values()) if (e.grantKey === entry.grantKey) mine++;

@@ -132,6 +132,19 @@ describe('issue 10 item 2: input_required across the eras (raw 2026-07-28 client
     expect(String(late.message)).toMatch(/expired|unknown/);
   });
 
+  test('2025 client, 2026 backend: an input the client cannot receive (undeclared, or a JSON-only request) fails the call with -32021', async () => {
+    await using w = await startWorld({ backends: { m: modernBackend('m') } });
+    await w.up('m');
+    const bare = await w.open({});
+    const undeclared = (await w.rpc('tools/call', { name: 'm_ask_twice', arguments: {} }, { 'mcp-session-id': bare })) as Json;
+    // the backend sees the client's (empty) capabilities and refuses by itself, or asks and mcpgw refuses
+    expect(JSON.stringify(undeclared)).toMatch(/elicitation/);
+    const declared = await w.open({ elicitation: { form: {} } });
+    const jsonOnly = await w.post({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'm_ask_twice', arguments: {} } }, { 'mcp-session-id': declared, accept: 'application/json' });
+    const body = (await jsonOnly.json()) as { error?: Json };
+    expect(body.error?.code).toBe(-32021);
+  });
+
   test('a 2026 client that did not declare elicitation never gets an elicitation request; the 2025 backend gets an error', async () => {
     await using w = await startWorld({ backends: { l: legacyBackend('l') } });
     await w.up('l');
