@@ -7,7 +7,7 @@ import { RpcError } from './rpc-error.ts';
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
 import { CAPABILITIES_META, LOG_LEVEL_META, MODERN_VERSION, paramDeclarations, type ParamDecl } from '../backends/discover.ts';
-import { PendingInputs, fulfillInputRequired } from './eras.ts';
+import { CAPABILITY_FOR, PendingInputs, fulfillInputRequired } from './eras.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -101,7 +101,6 @@ export interface BackendSpec {
   pinning?: 'off' | 'warn' | 'strict';
 }
 
-const CAPABILITY_FOR: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 
 /** The aggregating core; a class because it owns the pool, sessions and subscriptions. */
 export class Aggregator {
