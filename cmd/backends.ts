@@ -104,6 +104,8 @@ interface Row {
   prompts: number | null;
   resources: number | null;
   last_error: string | null;
+  /** The MCP revision spoken with the backend (2026-07-28 after server/discover, else the initialize answer). */
+  protocol_version: string | null;
 }
 
 async function list(o: { config?: string; json?: boolean }, ctx: CliContext): Promise<number> {
@@ -112,8 +114,8 @@ async function list(o: { config?: string; json?: boolean }, ctx: CliContext): Pr
   const live = (await adminRequest(loaded.config.data_dir, '/status')) as GatewaySnapshot | undefined;
   const rows: Row[] = Object.entries(loaded.config.backends).map(([name, b]) => {
     const s = live?.backends.find((x) => x.name === name);
-    if (s) return { name, transport: s.transport, state: s.state, tools: s.tools, prompts: s.prompts, resources: s.resources, last_error: s.lastError ?? null };
-    return { name, transport: b.transport, state: !b.enabled ? 'disabled' : 'unknown', tools: null, prompts: null, resources: null, last_error: null };
+    if (s) return { name, transport: s.transport, state: s.state, tools: s.tools, prompts: s.prompts, resources: s.resources, last_error: s.lastError ?? null, protocol_version: s.protocolVersion ?? null };
+    return { name, transport: b.transport, state: !b.enabled ? 'disabled' : 'unknown', tools: null, prompts: null, resources: null, last_error: null, protocol_version: null };
   });
   if (o.json) {
     ctx.io.out(JSON.stringify({ source: live ? 'gateway' : 'config', backends: rows }, null, 2));
@@ -123,8 +125,8 @@ async function list(o: { config?: string; json?: boolean }, ctx: CliContext): Pr
   const glyph = (s: string) => (s === 'up' ? '✓ up' : s === 'down' ? '✗ down' : s === 'connecting' ? '… connecting' : s);
   ctx.io.out(
     formatTable(
-      ['NAME', 'TRANSPORT', 'STATE', 'TOOLS', 'PROMPTS', 'RESOURCES', 'LAST ERROR'],
-      rows.map((r) => [r.name, r.transport, glyph(r.state), r.tools ?? undefined, r.prompts ?? undefined, r.resources ?? undefined, r.last_error ? truncateText(r.last_error, 60) : undefined]),
+      ['NAME', 'TRANSPORT', 'STATE', 'PROTOCOL', 'TOOLS', 'PROMPTS', 'RESOURCES', 'LAST ERROR'],
+      rows.map((r) => [r.name, r.transport, glyph(r.state), r.protocol_version ?? undefined, r.tools ?? undefined, r.prompts ?? undefined, r.resources ?? undefined, r.last_error ? truncateText(r.last_error, 60) : undefined]),
     ),
   );
   return 0;
@@ -174,7 +176,9 @@ async function show(name: string, o: { config?: string; json?: boolean }, ctx: C
     tools = view.tools.map((t) => ({ exposed: String(t.item.name), backend: name, original: view.toolRoutes.get(String(t.item.name))!.original, description: t.item.description as string | undefined }));
   }
   if (o.json) {
-    ctx.io.out(JSON.stringify({ name, transport: b.transport, tools: tools.map(({ exposed, original, description }) => ({ exposed, original, description: description ?? null })) }, null, 2));
+    const live = (await adminRequest(loaded.config.data_dir, '/status')) as GatewaySnapshot | undefined;
+    const protocolVersion = live?.backends.find((x) => x.name === name)?.protocolVersion ?? null;
+    ctx.io.out(JSON.stringify({ name, transport: b.transport, protocol_version: protocolVersion, tools: tools.map(({ exposed, original, description }) => ({ exposed, original, description: description ?? null })) }, null, 2));
     return 0;
   }
   ctx.io.out(formatTable(['EXPOSED', 'ORIGINAL', 'DESCRIPTION'], tools.map((t) => [t.exposed, t.original, truncateText(t.description ?? '', 60)])));

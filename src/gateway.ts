@@ -56,6 +56,7 @@ export function backendOptions(name: string, b: BackendConfig, config: Config): 
     enabled: b.enabled,
     maxMessageBytes: b.max_message_bytes ?? d.max_message_bytes,
     healthInterval: b.health_interval ?? d.health_interval,
+    protocol: b.protocol ?? d.protocol,
   };
   if (b.transport === 'stdio') return { ...common, transport: 'stdio', command: b.command, args: b.args, env: b.env, cwd: b.cwd };
   return { ...common, transport: b.transport, url: b.url, headers: b.headers };

@@ -9,6 +9,8 @@ import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RpcError, RpcPeer, type PeerHandlers, type Wire } from './rpc.ts';
 import { initialize, listAll, type Catalog } from './handshake.ts';
+import { MODERN_VERSION, paramDeclarations, type BackendProtocol, type ParamDecl } from './discover.ts';
+import { StreamableHttpWire } from './http.ts';
 import { createWire, type ConcreteTransport, type TransportSpec } from './transport.ts';
 
 export type { Catalog } from './handshake.ts';
@@ -28,8 +30,10 @@ export interface BackendStatus {
   lastCallAt?: string;
   latencyMs?: number;
   connectedAt?: string;
-  /** The MCP protocol version agreed at initialize. */
+  /** The MCP protocol version agreed at initialize (2026-07-28 after server/discover). */
   protocolVersion?: string;
+  /** A dual-era backend's 2025 session version, used for 2025 clients (issue 10). */
+  legacyProtocolVersion?: string;
   lastErrorAt?: string;
   /** When the next reconnect attempt is due (ISO), while down. */
   nextRetryAt?: string;
@@ -49,6 +53,8 @@ export interface BackendOptions extends TransportSpec {
   maxMessageBytes?: number;
   /** Health ping interval of HTTP/SSE backends in ms; 0 turns pings off; default 30 s. */
   healthInterval?: number;
+  /** `auto` probes 2026-07-28 (`server/discover`) before `initialize`; default `legacy` (issue 10 item 1). */
+  protocol?: BackendProtocol;
 }
 
 /** Calls from a backend into the gateway. */
@@ -67,10 +73,27 @@ const EMPTY: Catalog = { tools: [], prompts: [], resources: [], templates: [] };
 const RELAYED_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 const RELAYED_NOTIFICATIONS = new Set(['notifications/resources/updated', 'notifications/message']);
 const DEFAULT_HEALTH_INTERVAL = 30_000;
+/** A subscriptions/listen request stays open until the backend or the gateway ends it (setTimeout's maximum). */
+const LISTEN_TIMEOUT_MS = 2_147_483_647;
+const RELISTEN_MS = 1000;
+/** Longest wait for a backend to acknowledge a (re)opened subscriptions/listen. */
+const LISTEN_ACK_MS = 2000;
+/** Longest wait for the 2025 session of a dual-era backend. */
+const DUAL_BUDGET_MS = 5_000;
+
+interface LegacySession {
+  peer: RpcPeer;
+  wire: Wire;
+  version: string;
+  /** Tools the 2025 session lists; a 2026-only tool is called on the 2026 side (bridged). */
+  tools: Set<string>;
+}
 
 /** Options of a forwarded request. */
 export interface ForwardOptions {
   signal?: AbortSignal;
+  /** 'legacy': the caller is a 2025 client (a dual-era backend serves it on its 2025 session). */
+  era?: 'legacy';
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -100,6 +123,13 @@ export class Backend {
   private latencyMs?: number;
   private connectedAt?: number;
   private droppedStderr = 0;
+  private legacy?: LegacySession;
+  /** The open subscriptions/listen request of a 2026-07-28 backend. */
+  private listening?: AbortController;
+  /** Resource URIs (the backend's own) clients subscribed to, for the listen request. */
+  private readonly watched = new Set<string>();
+  /** Set when the backend closed the connection on `server/discover`: later attempts only initialize. */
+  private legacyOnly = false;
 
   constructor(
     readonly opts: BackendOptions,
@@ -171,11 +201,21 @@ export class Backend {
       timer = setTimeout(() => reject(new GatewayError('backend_timeout', `connect timed out after ${this.opts.connectTimeout} ms`)), budget);
     });
     try {
-      const { init, catalog } = await Promise.race([initialize(wire, peer, budget), timeout]);
-      if (gen !== this.generation || this.stopped) throw new Error('superseded');
+      // The 2024-11-05 HTTP+SSE transport predates 2026-07-28: no probe there.
+      const modern = this.opts.protocol === 'auto' && kind !== 'sse' && !this.legacyOnly;
+      const started = performance.now();
+      const { init, catalog } = await Promise.race([initialize(wire, peer, budget, modern), timeout]);
+      // A dual-era HTTP backend also gets a 2025 session, for 2025 clients (issue 10): bounded, optional.
+      const dual = init.protocolVersion === MODERN_VERSION && kind === 'streamable-http' ? await this.openLegacy(kind, gen, Math.min(DUAL_BUDGET_MS, budget - (performance.now() - started))) : undefined;
+      if (gen !== this.generation || this.stopped) {
+        await dual?.peer.close().catch(() => {});
+        throw new Error('superseded');
+      }
       if (peer.closed) throw new Error('connection closed right after initialize');
+      this.legacy = dual;
       this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
+      if (errorMessage(err).includes('after server/discover')) this.legacyOnly = true;
       await peer.close().catch(() => {});
       const tail = (wire as { recentStderr?: string }).recentStderr;
       throw tail ? new Error(`${errorMessage(err)}; stderr: ${tail.split('\n').slice(-2).join(' | ')}`) : err;
@@ -185,6 +225,36 @@ export class Backend {
     }
   }
 
+  /**
+   * The 2025 session of a backend that also speaks 2026-07-28 over HTTP: 2025 clients' calls go there
+   * (push requests, logging and subscriptions as the backend serves them to 2025 clients); undefined
+   * when the backend answers initialize with an error or not in time.
+   */
+  private async openLegacy(kind: ConcreteTransport, gen: number, budget: number): Promise<LegacySession | undefined> {
+    if (budget < 20) return undefined;
+    const wire = createWire(kind, this.opts, this.deps, this.log);
+    const peer = new RpcPeer(wire, this.name, this.handlers(gen, kind));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(budget)} ms`)), budget);
+    });
+    try {
+      const { init, catalog } = await Promise.race([initialize(wire, peer, budget, false), timeout]);
+      return { peer, wire, version: String(init.protocolVersion), tools: new Set(catalog.tools.map((t) => String(t.name))) };
+    } catch (err) {
+      this.log.info('backend serves only 2026-07-28; 2025 clients are bridged', { error: errorMessage(err) });
+      await peer.close().catch(() => {});
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the backend has a 2025 session besides its 2026-07-28 one. */
+  get dual(): boolean {
+    return this.legacy !== undefined;
+  }
+
   /** What the peer calls back with; bound to one connection generation. */
   private handlers(gen: number, kind: ConcreteTransport): PeerHandlers {
     return {
@@ -192,7 +262,8 @@ export class Backend {
         RELAYED_REQUESTS.has(method) ? this.hooks.serverRequest(this.name, method, params, signal) : Promise.reject(new RpcError(-32601, `Method not found: ${method}`)),
       notification: (method, params) => {
         if (gen !== this.generation) return;
-        if (method === 'notifications/tools/list_changed') void this.refresh('tools');
+        if (method === 'notifications/subscriptions/acknowledged') this.acked?.();
+        else if (method === 'notifications/tools/list_changed') void this.refresh('tools');
         else if (method === 'notifications/prompts/list_changed') void this.refresh('prompts');
         else if (method === 'notifications/resources/list_changed') {
           void this.refresh('resources');
@@ -238,6 +309,79 @@ export class Backend {
     this.log.info('backend up', { transport: kind, protocol: this.protocolVersion, tools: catalog.tools.length, prompts: catalog.prompts.length, resources: catalog.resources.length });
     this.hooks.stateChanged?.(this.name, 'up');
     this.hooks.changed(this.name);
+    if (this.protocolVersion === MODERN_VERSION) {
+      if (wire instanceof StreamableHttpWire) wire.paramDecls = (tool) => this.paramDecls(tool);
+      void this.relisten(gen);
+    }
+  }
+
+  /** `x-mcp-header` declarations per tool, rebuilt when the tools list changes. */
+  private paramDecls(tool: string): ParamDecl[] | undefined {
+    if (this.declsOf?.tools !== this.catalog.tools) {
+      const byName = new Map<string, ParamDecl[]>();
+      for (const t of this.catalog.tools) {
+        const decls = paramDeclarations(t.inputSchema);
+        if (decls.length > 0) byName.set(String(t.name), decls);
+      }
+      this.declsOf = { tools: this.catalog.tools, byName };
+    }
+    return this.declsOf.byName.get(tool);
+  }
+  private declsOf?: { tools: Json[]; byName: Map<string, ParamDecl[]> };
+
+  /**
+   * 2026-07-28 has no session stream: list_changed and resources/updated arrive on an open
+   * `subscriptions/listen` request, reopened after it ends and whenever the watched URIs change.
+   */
+  private relisten(gen: number): Promise<void> {
+    this.listening?.abort(new Error('subscriptions changed'));
+    const peer = this.peer;
+    if (!peer || gen !== this.generation) return Promise.resolve();
+    const ac = new AbortController();
+    this.listening = ac;
+    const caps = this.capabilities;
+    const notifications: Json = {
+      ...(caps.tools ? { toolsListChanged: true } : {}),
+      ...(caps.prompts ? { promptsListChanged: true } : {}),
+      ...(caps.resources ? { resourcesListChanged: true } : {}),
+      ...(this.watched.size > 0 && { resourceSubscriptions: [...this.watched] }),
+    };
+    if (Object.keys(notifications).length === 0) return Promise.resolve();
+    // Resolves on notifications/subscriptions/acknowledged (the backend now watches), bounded.
+    const acked = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, LISTEN_ACK_MS);
+      timer.unref?.();
+      this.acked = () => (clearTimeout(timer), resolve());
+    });
+    void peer.request('subscriptions/listen', { notifications }, { timeout: LISTEN_TIMEOUT_MS, signal: ac.signal }).then(
+      () => this.listenEnded(gen, ac, undefined),
+      (err) => this.listenEnded(gen, ac, err),
+    );
+    return acked;
+  }
+  /** Settles the wait of the latest relisten() for its acknowledgement. */
+  private acked?: () => void;
+
+  private listenEnded(gen: number, ac: AbortController, err: unknown): void {
+    if (ac.signal.aborted || gen !== this.generation || this.listening !== ac || this.state !== 'up') return;
+    this.listening = undefined;
+    // A backend that does not serve subscriptions/listen says so once; it is not asked again.
+    if (err instanceof RpcError && err.code === -32601) return this.log.info('backend does not serve subscriptions/listen', { error: err.message });
+    this.log.debug('subscriptions/listen ended; reopening', { error: err === undefined ? undefined : errorMessage(err) });
+    const timer = setTimeout(() => void this.relisten(gen), RELISTEN_MS);
+    timer.unref?.();
+  }
+
+  /** Adds or removes a resource subscription (2026-07-28 backends: on the listen stream; else resources/subscribe). */
+  async watch(uri: string, on: boolean): Promise<void> {
+    if (this.protocolVersion !== MODERN_VERSION || this.legacy) {
+      await this.request(on ? 'resources/subscribe' : 'resources/unsubscribe', { uri }, { era: 'legacy' });
+      return;
+    }
+    if (on === this.watched.has(uri)) return;
+    if (on) this.watched.add(uri);
+    else this.watched.delete(uri);
+    if (this.state === 'up') await this.relisten(this.generation);
   }
 
   /** Pings the backend (MCP basic/utilities/ping); a transport failure or no answer marks it down. */
@@ -252,7 +396,8 @@ export class Backend {
       if (!(err instanceof GatewayError) || this.peer !== peer) return;
       // A backend busy with a call (one event loop, e.g. a Python server) may answer pings late:
       // only a transport failure, or silence while idle, takes its in-flight calls down with it.
-      if (err.code === 'backend_timeout' && peer.inflight > 0) return this.log.warn('health ping not answered while calls are in flight', { inflight: peer.inflight });
+      // (an open subscriptions/listen request is not a call)
+      if (err.code === 'backend_timeout' && peer.inflight - (this.listening ? 1 : 0) > 0) return this.log.warn('health ping not answered while calls are in flight', { inflight: peer.inflight });
       this.markDown(gen, new Error(`health check failed: ${errorMessage(err)}`));
     } finally {
       this.checking = false;
@@ -274,6 +419,10 @@ export class Backend {
   }
 
   private dropConnection(): void {
+    this.listening?.abort(new Error('connection dropped'));
+    this.listening = undefined;
+    void this.legacy?.peer.close().catch(() => {});
+    this.legacy = undefined;
     clearInterval(this.healthTimer);
     this.healthTimer = undefined;
     this.droppedStderr += (this.wire as { droppedStderrLines?: number } | undefined)?.droppedStderrLines ?? 0;
@@ -314,8 +463,11 @@ export class Backend {
       throw new GatewayError('backend_unavailable', `backend '${this.name}' is ${this.state}${this.lastError ? `: ${this.lastError}` : ''}`, { detail: { backend: this.name } });
     }
     const started = this.deps.clock.now();
+    // A 2025 client's call goes to the 2025 session of a dual-era backend, unless the tool is 2026-only.
+    const legacy = opts.era === 'legacy' ? this.legacy : undefined;
+    const via = legacy && (method !== 'tools/call' || legacy.tools.has(String(params?.name))) ? legacy.peer : peer;
     try {
-      return await peer.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress });
+      return await via.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress });
     } finally {
       this.lastCallAt = this.deps.clock.now();
       this.latencyMs = this.lastCallAt - started;
@@ -342,6 +494,7 @@ export class Backend {
       latencyMs: this.latencyMs,
       connectedAt: iso(this.connectedAt),
       protocolVersion: this.protocolVersion,
+      ...(this.legacy && { legacyProtocolVersion: this.legacy.version }),
       lastErrorAt: iso(this.lastErrorAt),
       nextRetryAt: this.state === 'down' ? iso(this.nextRetryAt) : undefined,
       droppedStderrLines: dropped > 0 ? dropped : undefined,
@@ -361,6 +514,8 @@ export class Backend {
     clearInterval(this.healthTimer);
     const peer = this.peer;
     const opening = this.opening;
+    void this.legacy?.peer.close().catch(() => {});
+    this.legacy = undefined;
     this.peer = undefined;
     this.wire = undefined;
     this.opening = undefined;

@@ -2,6 +2,7 @@
  * @module Opening an MCP session with a backend: initialize and version check (MCP 2025-11-25
  * basic/lifecycle), then every list, following each nextCursor (utilities/pagination).
  */
+import { DISCOVER_TIMEOUT_MS, discover, modernEnvelope } from './discover.ts';
 import type { Json, RpcPeer, Wire } from './rpc.ts';
 
 /** The backend's lists as it returned them, untouched. */
@@ -23,9 +24,20 @@ const LISTS: Record<keyof Catalog, [method: string, key: string]> = {
   templates: ['resources/templates/list', 'resourceTemplates'],
 };
 
-/** Starts the wire, initializes, sends notifications/initialized and lists what the backend offers. */
-export async function initialize(wire: Wire, peer: RpcPeer, budget: number): Promise<{ init: Json; catalog: Catalog }> {
+/**
+ * Starts the wire, opens the backend (with `modern`: `server/discover` first, else `initialize` and
+ * notifications/initialized) and lists what the backend offers.
+ */
+export async function initialize(wire: Wire, peer: RpcPeer, budget: number, modern = false): Promise<{ init: Json; catalog: Catalog }> {
   await wire.start();
+  const started = performance.now();
+  const discovered = modern ? await discover(peer, CLIENT_CAPABILITIES, Math.min(DISCOVER_TIMEOUT_MS, budget / 2)) : undefined;
+  if (discovered) {
+    peer.envelope = modernEnvelope(CLIENT_CAPABILITIES);
+    return { init: discovered, catalog: await listCatalog(peer, (discovered.capabilities ?? {}) as Json, budget) };
+  }
+  if (peer.closed) throw new Error('the backend closed the connection after server/discover');
+  budget -= performance.now() - started;
   const init = await peer.request(
     'initialize',
     { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: CLIENT_CAPABILITIES, clientInfo: { name: 'mcpgw', version: '0.1.0' } },
@@ -34,7 +46,10 @@ export async function initialize(wire: Wire, peer: RpcPeer, budget: number): Pro
   const version = init.protocolVersion as string;
   if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) throw new Error(`the backend answered protocol version '${version}', which mcpgw does not support`);
   peer.notify('notifications/initialized');
-  const caps = (init.capabilities ?? {}) as Json;
+  return { init, catalog: await listCatalog(peer, (init.capabilities ?? {}) as Json, budget) };
+}
+
+async function listCatalog(peer: RpcPeer, caps: Json, budget: number): Promise<Catalog> {
   const list = (key: keyof Catalog) => listAll(peer, key, budget);
   const [tools, prompts, resources, templates] = await Promise.all([
     caps.tools ? list('tools') : [],
@@ -42,7 +57,7 @@ export async function initialize(wire: Wire, peer: RpcPeer, budget: number): Pro
     caps.resources ? list('resources') : [],
     caps.resources ? list('templates').catch(() => []) : [],
   ]);
-  return { init, catalog: { tools, prompts, resources, templates } };
+  return { tools, prompts, resources, templates };
 }
 
 /** Follows every nextCursor (bounded), MCP 2025-11-25 utilities/pagination. */

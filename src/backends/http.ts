@@ -6,6 +6,7 @@
  */
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { modernHeaders, type ParamLookup } from './discover.ts';
 import { SseParser, idOfOverflow, type Overflow } from './framing.ts';
 import type { RpcId, RpcMessage, Wire } from './rpc.ts';
 
@@ -146,6 +147,8 @@ export class StreamableHttpWire implements Wire {
   onfail?: (id: RpcId, err: Error) => void;
   onclose?: (err?: Error) => void;
   onrenewed?: () => void;
+  /** The `x-mcp-header` declarations of the backend's tools, for the Mcp-Param-* headers of 2026-07-28 calls. */
+  paramDecls?: ParamLookup;
   private readonly url: URL;
   private readonly abort = new AbortController();
   private readonly deliverFn: Deliver = (m) => this.deliver(m);
@@ -217,7 +220,10 @@ export class StreamableHttpWire implements Wire {
     const id = isRequest(msg) ? msg.id : undefined;
     const session = this.sessionId;
     try {
-      const res = await this.o.fetch(this.url, { method: 'POST', headers: this.postHeaders, body: JSON.stringify(msg), signal: this.abort.signal });
+      const modern = modernHeaders(msg, this.paramDecls);
+      // 2026-07-28 requests carry their own version, method and name headers and no session (SEP-2243).
+      const headers = modern ? { ...this.o.headers, accept: ACCEPT_BOTH, 'content-type': 'application/json', ...modern } : this.postHeaders;
+      const res = await this.o.fetch(this.url, { method: 'POST', headers, body: JSON.stringify(msg), signal: this.abort.signal });
       if (msg.method === 'initialize' && res.ok) this.setSession(res.headers.get('mcp-session-id') ?? undefined, undefined);
       if (res.status === 404 && session && mayRetry && id !== undefined && msg.method !== 'initialize') {
         void res.body?.cancel().catch(() => {});

@@ -92,6 +92,8 @@ export class RpcPeer {
   private readonly serving = new Map<RpcId, AbortController>();
   private nextId = 0;
   private closedWith?: Error;
+  /** The 2026-07-28 `_meta` envelope added to every request once the backend was discovered as modern. */
+  envelope?: Json;
 
   constructor(
     private readonly wire: Wire,
@@ -108,6 +110,7 @@ export class RpcPeer {
     if (this.closedWith) return Promise.reject(this.unavailable(this.closedWith));
     if (opts.signal?.aborted) return Promise.reject(abortReason(opts.signal));
     const id = ++this.nextId;
+    if (this.envelope) params = { ...params, _meta: { ...this.envelope, ...(params?._meta as Json | undefined) } };
     const meta = params?._meta as Json | undefined;
     // The gateway's own progressToken (the request id) goes to the backend; progress maps back by it.
     if (opts.onprogress) params = { ...params, _meta: { ...meta, progressToken: id } };

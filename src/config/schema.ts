@@ -202,6 +202,8 @@ interface BackendCommon {
   max_message_bytes?: number;
   /** Health ping interval in ms (url backends; 0 = off); absent means backend_defaults.health_interval. */
   health_interval?: number;
+  /** Protocol revisions offered: auto (2026-07-28 server/discover, else initialize) or legacy; absent means backend_defaults.protocol. */
+  protocol?: 'auto' | 'legacy';
   tools: ToolFilter;
 }
 
@@ -249,6 +251,7 @@ function createBackendSchema(ctx: SchemaContext) {
       connect_timeout: duration.optional(),
       max_message_bytes: int(1024).optional(),
       health_interval: duration.optional(),
+      protocol: z.enum(['auto', 'legacy']).optional(),
       enabled: bool.default(true),
       prefix: z.union([str.regex(PREFIX, { error: PREFIX_MESSAGE }), z.literal(false)], { error: PREFIX_MESSAGE }).optional(),
       description: str.optional(),
@@ -319,6 +322,7 @@ export function createConfigSchema(ctx: SchemaContext) {
           retry_max: durationOr('60s'),
           max_message_bytes: int(1024).default(64 * 1024 * 1024),
           health_interval: durationOr('30s'),
+          protocol: z.enum(['auto', 'legacy']).default('legacy'),
         })
         .prefault({}),
       backends: z

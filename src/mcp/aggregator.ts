@@ -5,6 +5,8 @@
  */
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
+import { CAPABILITIES_META, LOG_LEVEL_META, MODERN_VERSION, paramDeclarations, type ParamDecl } from '../backends/discover.ts';
+import { CAPABILITY_FOR, PendingInputs, fulfillInputRequired } from './eras.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, RpcError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -61,6 +63,10 @@ export interface CallContext {
   capabilities?: Json;
   /** Sends a request to the client on this call's stream; absent when the era has no such requests. */
   relay?: (method: string, params: Json | undefined, signal: AbortSignal) => Promise<Json>;
+  /** 'modern': a 2026-07-28 client, which gets a backend's input_required results as they are (issue 10). */
+  era?: 'modern';
+  /** The 2025 session's logging/setLevel, sent per request to 2026-07-28 backends (which have no setLevel). */
+  logLevel?: string;
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -72,6 +78,8 @@ export interface AggregatorOptions {
   audit?: AuditSink;
 }
 
+/** ttlMs of a settled list for 2026-07-28 clients (they also get list_changed on subscriptions/listen). */
+const LIST_TTL_MS = 60_000;
 
 /** A backend's full config as the aggregator needs it. */
 export interface BackendSpec {
@@ -82,7 +90,6 @@ export interface BackendSpec {
   pinning?: 'off' | 'warn' | 'strict';
 }
 
-const CAPABILITY_FOR: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 
 /** The aggregating core; a class because it owns the pool, sessions and subscriptions. */
 export class Aggregator {
@@ -119,6 +126,8 @@ export class Aggregator {
   /** Minimum spacing of list_changed notifications per kind (issue 7 item 4). */
   listChangedSpacingMs = 250;
   onBackendChanged?: (backend: Backend) => void;
+  /** Calls of 2026-07-28 clients parked on a 2025 backend's server-to-client request (issue 10 item 2). */
+  readonly inputs: PendingInputs;
 
   constructor(
     private naming: NamingOptions,
@@ -147,6 +156,7 @@ export class Aggregator {
       serverRequest: (name, method, params, signal) => this.serverRequest(name, method, params, signal),
     };
     this.pool = new BackendPool(deps, hooks);
+    this.inputs = new PendingInputs(deps.random(32), deps.clock, deps.random);
     this.view = buildView([], naming);
   }
 
@@ -202,6 +212,7 @@ export class Aggregator {
       return change && withheldReason(backend, tool, change);
     };
     this.view = buildView(catalogs, this.naming, { withhold });
+    this.declCache = undefined;
     this.serialized = new Map();
     for (const c of this.view.collisions) {
       this.log.warn('name collision resolved', { name: c.name, kept_backend: c.kept.backend, kept_tool: c.kept.original, renamed_backend: c.renamed.backend, renamed_tool: c.renamed.original, exposed: c.renamed.exposed });
@@ -316,6 +327,32 @@ export class Aggregator {
     });
   }
 
+  /**
+   * SEP-2549 caching hints of a list for a 2026-07-28 client (issue 10 item 3): 0 ms while a granted
+   * backend is not up or a list change is still being announced (the list is about to change), else
+   * LIST_TTL_MS; `public` only when every caller sees the same lists (no auth, every backend).
+   */
+  cacheHint(grant: Grant): { ttlMs: number; cacheScope: 'public' | 'private' } {
+    let settled = this.pendingKinds.size === 0;
+    for (const b of this.pool.list()) if (settled && b.state !== 'disabled' && b.state !== 'up' && this.allowed(grant, b.name)) settled = false;
+    return { ttlMs: settled ? LIST_TTL_MS : 0, cacheScope: grant.key === 'anonymous' && grant.backends === null ? 'public' : 'private' };
+  }
+
+  /** The `x-mcp-header` declarations of an exposed tool the grant may call (SEP-2243), cached per view. */
+  paramDecls(name: string, grant: Grant): ParamDecl[] | undefined {
+    const route = this.view.toolRoutes.get(name);
+    if (!route || !this.allowed(grant, route.backend)) return undefined;
+    if (!this.declCache) {
+      this.declCache = new Map();
+      for (const o of this.view.tools) {
+        const decls = paramDeclarations(o.item.inputSchema);
+        if (decls.length > 0) this.declCache.set(String(o.item.name), decls);
+      }
+    }
+    return this.declCache.get(name);
+  }
+  private declCache?: Map<string, ParamDecl[]>;
+
   listTools(grant: Grant): Json[] {
     return this.view.tools.filter((o) => this.allowed(grant, o.backend)).map((o) => o.item);
   }
@@ -369,7 +406,17 @@ export class Aggregator {
 
   async readResource(params: Json, ctx: CallContext): Promise<Json> {
     const route = this.resourceRoute(String(params.uri ?? ''), ctx.grant);
-    const result = await this.forwardOrError(route, 'resources/read', { ...params, uri: route.original }, ctx);
+    let result: Json;
+    try {
+      result = await this.forwardOrError(route, 'resources/read', { ...params, uri: route.original }, ctx);
+    } catch (err) {
+      // SEP-2164: a 2026-07-28 backend says "not found" with -32602 and data.uri; a 2025 client expects -32002.
+      const e = err as { code?: unknown; data?: { uri?: unknown } };
+      if (ctx.era !== 'modern' && e?.code === INVALID_PARAMS && typeof e.data?.uri === 'string' && this.pool.get(route.backend)?.protocolVersion === MODERN_VERSION) {
+        throw new RpcError(RESOURCE_NOT_FOUND, (err as Error).message, { ...(e.data as Json), uri: params.uri });
+      }
+      throw err;
+    }
     const tag = tagOf(this.view, route.backend); // undefined with prefix: false -> URIs unchanged
     const contents = Array.isArray(result.contents) ? (result.contents as Json[]).map((c) => ({ ...c, uri: typeof c.uri === 'string' ? exposeUri(c.uri, tag) : c.uri })) : result.contents;
     return { ...result, contents };
@@ -399,7 +446,12 @@ export class Aggregator {
     sink.subscriptions.add(uri);
     const n = this.subscribers.get(uri) ?? 0;
     this.subscribers.set(uri, n + 1);
-    if (n === 0) await this.forwardOrError(route, 'resources/subscribe', { uri: route.original }, { grant: sink.grant });
+    if (n === 0) {
+      const backend = this.pool.get(route.backend);
+      // A 2026-07-28 backend watches the URI on its subscriptions/listen request (issue 10 item 3).
+      if (backend?.protocolVersion === MODERN_VERSION) await backend.watch(route.original, true);
+      else await this.forwardOrError(route, 'resources/subscribe', { uri: route.original }, { grant: sink.grant });
+    }
   }
 
   async unsubscribe(uri: string, sink: SessionSink): Promise<void> {
@@ -408,14 +460,14 @@ export class Aggregator {
     if (n > 0) return void this.subscribers.set(uri, n);
     this.subscribers.delete(uri);
     const route = routeUri(this.view, uri);
-    if (route) await this.pool.get(route.backend)?.request('resources/unsubscribe', { uri: route.original }).catch(() => {});
+    if (route) await this.pool.get(route.backend)?.watch(route.original, false).catch(() => {});
   }
 
   /** logging/setLevel: remembered on the session and fanned out to every backend that logs. */
   async setLevel(level: string, sink: SessionSink | undefined): Promise<void> {
     if (sink) sink.logLevel = level;
     await Promise.all(
-      this.pool.list().filter((b) => b.state === 'up' && b.capabilities.logging).map((b) => b.request('logging/setLevel', { level }).catch((err) => this.log.debug('setLevel failed', { backend: b.name, error: errorMessage(err) }))),
+      this.pool.list().filter((b) => b.state === 'up' && b.capabilities.logging && (b.protocolVersion !== MODERN_VERSION || b.dual)).map((b) => b.request('logging/setLevel', { level }, { era: 'legacy' }).catch((err) => this.log.debug('setLevel failed', { backend: b.name, error: errorMessage(err) }))),
     );
   }
 
@@ -473,12 +525,21 @@ export class Aggregator {
     if (backend.state !== 'up') throw unavailable(backend, this.deps.clock.now());
     const { _meta, ...rest } = params as { _meta?: Json };
     const { progressToken, ...meta } = _meta ?? {};
+    // A 2026-07-28 backend learns the calling client's capabilities per request (issue 10 item 2).
+    if (backend.protocolVersion === MODERN_VERSION) {
+      if (ctx.capabilities && meta[CAPABILITIES_META] === undefined) meta[CAPABILITIES_META] = ctx.capabilities;
+      if (ctx.logLevel && meta[LOG_LEVEL_META] === undefined) meta[LOG_LEVEL_META] = ctx.logLevel;
+    }
     const fwd: Json = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
     const list = this.inflight.get(route.backend) ?? [];
     list.push(ctx);
     this.inflight.set(route.backend, list);
     try {
-      return await backend.request(method, fwd, { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined });
+      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const) };
+      const result = await backend.request(method, fwd, opts);
+      // A 2025 client cannot read input_required: its inputs become requests on its call stream (issue 10).
+      if (result.resultType !== 'input_required' || ctx.era === 'modern') return result;
+      return await fulfillInputRequired(result, ctx, (extra) => backend.request(method, { ...fwd, ...extra }, opts));
     } catch (err) {
       throw tagBackendError(err, route.backend);
     } finally {

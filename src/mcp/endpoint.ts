@@ -269,7 +269,11 @@ export class McpEndpoint {
   private async post(req: Request, grant: Grant): Promise<Response> {
     const parsed = await this.readMessage(req);
     if (parsed instanceof Response) return parsed;
-    if (await this.isModern(req, parsed)) return (await this.modern()).handler.fetch(withBothAccepted(req), { parsedBody: parsed, authInfo: authInfoOf(grant) });
+    if (await this.isModern(req, parsed)) {
+      const era = await this.modern();
+      era.trackListen(req, parsed, grant);
+      return era.checkParams(req, parsed, grant) ?? era.handler.fetch(withBothAccepted(req), { parsedBody: parsed, authInfo: authInfoOf(grant) });
+    }
     const version = req.headers.get('mcp-protocol-version');
     if (version && !LEGACY_VERSIONS.includes(version)) return rpcError(400, RPC.invalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`, { supported: LEGACY_VERSIONS });
     const messages = Array.isArray(parsed) ? parsed : [parsed];
@@ -467,6 +471,7 @@ export class McpEndpoint {
     clearInterval(this.sweeper);
     clearInterval(this.slowCheck);
     this.clientRequests.rejectAll('gateway shutting down');
+    this.agg.inputs.close();
     for (const c of this.inflight.values()) c.abort(SHUTDOWN);
     this.sessions.closeAll();
     if (this.modernEra) await (await this.modernEra).handler.close();

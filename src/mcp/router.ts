@@ -121,6 +121,7 @@ export class Router {
       grant: ctx.grant,
       signal: ctx.signal,
       capabilities: ctx.clientCapabilities,
+      logLevel: ctx.session?.logLevel,
       relay: emit ? (method, p, signal) => this.clientRequests.ask(grantKey, emit, method, p, signal) : undefined,
       progress:
         emit && token !== undefined

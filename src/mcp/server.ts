@@ -5,6 +5,8 @@
 import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Aggregator, CallContext, Grant, SessionSink } from './aggregator.ts';
+import { CAPABILITIES_META } from '../backends/discover.ts';
+import { modernParams } from './eras.ts';
 
 type Json = Record<string, unknown>;
 const passthrough = z.record(z.string(), z.unknown());
@@ -25,20 +27,32 @@ export function createMcpServer(agg: Aggregator, grant: Grant, opts: ServerOptio
     { capabilities, instructions: agg.instructions(grant) },
   );
   const call = (ctx: ServerContext): CallContext => callContext(server, agg, grant, ctx, opts.era);
+  // 2026-07-28: input_required passes through, and a 2025 backend's requests to the client become one (issue 10).
+  type Forward = (params: Json, ctx: CallContext) => Promise<Json>;
+  const mrtr =
+    (fn: Forward) =>
+    (req: { params?: unknown }, ctx: ServerContext): Promise<Json> => {
+      const base = call(ctx);
+      if (opts.era !== 'modern') return fn(req.params as Json, base);
+      const params = modernParams(req.params as Json, ctx.mcpReq as never);
+      return agg.inputs.run(params, grant.key, base.signal, (relay, signal) => fn(params, { ...base, signal, relay }));
+    };
+  // 2026-07-28 lists carry caching hints computed from the gateway's own catalog (SEP-2549).
+  const hint = () => (opts.era === 'modern' ? agg.cacheHint(grant) : undefined);
   const noCursor = (params?: { cursor?: unknown }) => {
     // The merged lists are served in one page; a cursor can only be stale or forged (pagination: -32602).
     if (params?.cursor !== undefined) throw new ProtocolError(INVALID_PARAMS, 'Invalid cursor');
   };
-  server.setRequestHandler('tools/list', (req) => (noCursor(req.params), { tools: agg.listTools(grant) }) as never);
-  server.setRequestHandler('tools/call', (req, ctx) => agg.callTool(req.params as Json, call(ctx)) as never);
+  server.setRequestHandler('tools/list', (req) => (noCursor(req.params), { tools: agg.listTools(grant), ...hint() }) as never);
+  server.setRequestHandler('tools/call', mrtr((p, c) => agg.callTool(p, c)) as never);
   if (capabilities.prompts) {
-    server.setRequestHandler('prompts/list', (req) => (noCursor(req.params), { prompts: agg.listPrompts(grant) }) as never);
-    server.setRequestHandler('prompts/get', (req, ctx) => agg.getPrompt(req.params as Json, call(ctx)) as never);
+    server.setRequestHandler('prompts/list', (req) => (noCursor(req.params), { prompts: agg.listPrompts(grant), ...hint() }) as never);
+    server.setRequestHandler('prompts/get', mrtr((p, c) => agg.getPrompt(p, c)) as never);
   }
   if (capabilities.resources) {
-    server.setRequestHandler('resources/list', (req) => (noCursor(req.params), { resources: agg.listResources(grant) }) as never);
-    server.setRequestHandler('resources/templates/list', (req) => (noCursor(req.params), { resourceTemplates: agg.listTemplates(grant) }) as never);
-    server.setRequestHandler('resources/read', (req, ctx) => agg.readResource(req.params as Json, call(ctx)) as never);
+    server.setRequestHandler('resources/list', (req) => (noCursor(req.params), { resources: agg.listResources(grant), ...hint() }) as never);
+    server.setRequestHandler('resources/templates/list', (req) => (noCursor(req.params), { resourceTemplates: agg.listTemplates(grant), ...hint() }) as never);
+    server.setRequestHandler('resources/read', mrtr((p, c) => agg.readResource(p, c)) as never);
     if ((capabilities.resources as Json).subscribe && opts.era === 'legacy') {
       server.setRequestHandler('resources/subscribe', async (req) => {
         if (opts.session) await agg.subscribe(String(req.params.uri), opts.session);
@@ -66,10 +80,12 @@ function callContext(server: Server, agg: Aggregator, grant: Grant, ctx: ServerC
   // A client that disconnects cancels its call, as does an explicit notifications/cancelled.
   const signal = httpSignal ? AbortSignal.any([ctx.mcpReq.signal, httpSignal]) : ctx.mcpReq.signal;
   const token = ctx.mcpReq._meta?.progressToken;
+  const envelopeCaps = (ctx.mcpReq as { envelope?: Json }).envelope?.[CAPABILITIES_META] as Json | undefined;
   return {
     grant,
     signal,
-    capabilities: (server.getClientCapabilities() as Json | undefined) ?? agg.capabilitiesOf(grant),
+    ...(era === 'modern' && { era }),
+    capabilities: envelopeCaps ?? (server.getClientCapabilities() as Json | undefined) ?? agg.capabilitiesOf(grant),
     // 2026-07-28 has no server-to-client requests (they became input_required results).
     relay: era === 'legacy' ? (method, params, s) => ctx.mcpReq.send({ method, params } as never, passthrough, { signal: s }) as Promise<Json> : undefined,
     progress:

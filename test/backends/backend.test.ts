@@ -12,7 +12,7 @@ import { RpcError } from '../../src/backends/rpc.ts';
 import { startBackend, textOf } from '../helpers/backend-world.ts';
 import { BACKEND_PATH, readEvents, spawnBackend, waitFor, type BackendEvent } from '../helpers/clients.ts';
 
-const STATIC_TOOLS = 16;
+const STATIC_TOOLS = 17;
 
 type Kind = 'stdio' | 'streamable-http' | 'sse';
 

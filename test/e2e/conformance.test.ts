@@ -27,6 +27,8 @@ const WORK = join(ROOT, '.tmp/conformance');
  * the gateway must equal the backend alone. Add an entry only with a named gap and an issue.
  */
 const KNOWN_GAPS: Record<string, string> = {};
+/** The same for `--requirements 2026-07-28` (issue 10). */
+const KNOWN_GAPS_2026: Record<string, string> = {};
 
 interface Check {
   id: string;
@@ -89,8 +91,8 @@ async function startEverythingServer(file: string): Promise<Proc & { url: string
 }
 
 /** Runs the default server suite against `url` (bounded) and reads each scenario's checks.json. */
-async function runSuite(url: string, out: string): Promise<{ results: Results; output: string }> {
-  const proc = Bun.spawn([process.execPath, CONFORMANCE_CLI, 'server', '--url', url, '-o', out, '--timeout', '15000'], {
+async function runSuite(url: string, out: string, extra: string[] = []): Promise<{ results: Results; output: string }> {
+  const proc = Bun.spawn([process.execPath, CONFORMANCE_CLI, 'server', '--url', url, '-o', out, '--timeout', '15000', ...extra], {
     cwd: WORK,
     env: { ...process.env, NO_COLOR: '1' },
     stdout: 'pipe',
@@ -115,6 +117,8 @@ const failures = (checks: Check[] | undefined) =>
 
 let server: (Proc & { url: string }) | undefined;
 let gw: GatewayProcess | undefined;
+/** The same backend with `protocol: legacy`, the state before issue 10 (for the counts only). */
+let gwLegacy: GatewayProcess | undefined;
 let outDir: string;
 
 beforeAll(async () => {
@@ -131,18 +135,23 @@ beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'mcpgw-conformance-'));
   server = await startEverythingServer(file);
   const backendUrl = server.url;
-  gw = await startGatewayProcess((d) => baseConfig(d, { conf: { url: backendUrl, transport: 'streamable-http', prefix: false } }));
+  // issue 10: one config (protocol: auto) serves both suites: 2026 clients on the backend's 2026 side,
+  // 2025 clients on its 2025 session (dual-era HTTP backend)
+  gw = await startGatewayProcess((d) => baseConfig(d, { conf: { url: backendUrl, transport: 'streamable-http', prefix: false, protocol: 'auto' } }));
+  gwLegacy = await startGatewayProcess((d) => baseConfig(d, { conf: { url: backendUrl, transport: 'streamable-http', prefix: false, protocol: 'legacy' } }));
   await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'conf', 20_000);
+  await gwLegacy.waitForLog((l) => l.msg === 'backend up' && l.backend === 'conf', 20_000);
 }, 60_000);
 
 afterAll(async () => {
   await gw?.[Symbol.asyncDispose]();
+  await gwLegacy?.[Symbol.asyncDispose]();
   await server?.stop();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 }, 30_000);
 
 describe('MCP conformance suite (issue 7 item 10)', () => {
-  test('issue 7 fault 11: every scenario of the default server suite that passes alone passes through mcpgw with prefix: false', async () => {
+  test('issue 7 fault 11: every scenario of the default server suite that passes alone passes through mcpgw with prefix: false (and protocol: auto)', async () => {
     // sequential: the reference server keeps global state (resource subscriptions)
     const alone = await runSuite(server!.url, join(outDir, 'alone'));
     const through = await runSuite(gw!.mcpUrl, join(outDir, 'mcpgw'));
@@ -162,4 +171,32 @@ describe('MCP conformance suite (issue 7 item 10)', () => {
     const fixedGaps = Object.keys(KNOWN_GAPS).filter((s) => passed(through.results.get(s)));
     expect(fixedGaps, 'KNOWN_GAPS entries that now pass through mcpgw; remove them').toEqual([]);
   }, 90_000);
+
+  test('issue 10: every scenario of --requirements 2026-07-28 that passes alone passes through mcpgw with protocol: auto', async () => {
+    const req = ['--requirements', '2026-07-28'];
+    const alone = await runSuite(server!.url, join(outDir, 'alone-2026'), req);
+    const through = await runSuite(gw!.mcpUrl, join(outDir, 'mcpgw-2026'), req);
+    const before = await runSuite(gwLegacy!.mcpUrl, join(outDir, 'mcpgw-2026-legacy'), req);
+    const scenarios = [...alone.results.keys()].sort();
+    const passingAlone = scenarios.filter((s) => passed(alone.results.get(s)));
+    const count = (r: Results) => [...r.values()].filter(passed).length;
+    const checks = (r: Results) => [...r.values()].flat().filter((c) => c.status === 'SUCCESS').length;
+    console.log(
+      `conformance 2026-07-28: alone ${passingAlone.length}/${scenarios.length} scenarios (${checks(alone.results)} checks); ` +
+        `through mcpgw (protocol: auto) ${count(through.results)} (${checks(through.results)} checks), ${passingAlone.filter((s) => passed(through.results.get(s))).length} of those passing alone; ` +
+        `through mcpgw (protocol: legacy, before issue 10) ${count(before.results)} (${checks(before.results)} checks)`,
+    );
+    const onlyThrough = scenarios.filter((s) => !passed(alone.results.get(s)) && passed(through.results.get(s)));
+    if (onlyThrough.length > 0) console.log(`passing through mcpgw only: ${onlyThrough.join(', ')}`);
+    const failingThrough = scenarios.filter((s) => !passed(through.results.get(s)));
+    if (process.env.MCPGW_CONFORMANCE_VERBOSE) for (const s of failingThrough) console.log(`failing through mcpgw: ${s}${passed(alone.results.get(s)) ? '' : ' (fails alone too)'} -> ${failures(through.results.get(s)).slice(0, 300)}`);
+    expect(scenarios.length, `no scenario results from the run alone; CLI output:\n${alone.output}`).toBeGreaterThanOrEqual(40);
+    const regressions = passingAlone
+      .filter((s) => !passed(through.results.get(s)))
+      .filter((s) => !(s in KNOWN_GAPS_2026))
+      .map((s) => `${s} -> ${failures(through.results.get(s))}`);
+    expect(regressions, `2026-07-28 scenarios passing alone but failing through mcpgw:\n${regressions.join('\n')}`).toEqual([]);
+    const fixedGaps = Object.keys(KNOWN_GAPS_2026).filter((s) => passed(through.results.get(s)));
+    expect(fixedGaps, 'KNOWN_GAPS_2026 entries that now pass through mcpgw; remove them').toEqual([]);
+  }, 180_000);
 });

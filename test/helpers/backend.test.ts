@@ -23,7 +23,7 @@ import {
   type ReceivedNotification,
 } from './clients.ts';
 
-const STATIC_TOOLS = 16;
+const STATIC_TOOLS = 17;
 const answering = {
   onElicit: () => ({ action: 'accept' as const, content: { answer: 'forty-two' } }),
   onSample: () => ({ model: 'test-model', role: 'assistant' as const, content: { type: 'text' as const, text: 'sampled text' } }),

@@ -360,6 +360,27 @@ function registerClientInputTools(tool: DefineTool, mcp: McpServer): void {
     });
   });
 
+  // Two rounds of input (MRTR multi-round; on 2025 sessions the legacy shim sends two elicitations).
+  tool('ask_twice', {
+    description: 'Asks two questions one after the other and returns both answers',
+    inputSchema: z.object({}),
+  }, (_args, ctx) => {
+    const state = ctx.mcpReq.requestState<string>();
+    const answer = (key: string) => {
+      const view = inputResponse(ctx.mcpReq.inputResponses, key);
+      return view.kind === 'elicit' && view.action === 'accept' ? String(view.content?.answer) : undefined;
+    };
+    const problem = missing(ctx, 'elicitation');
+    if (problem) return failure(problem);
+    const question = (q: string) => inputRequired.elicit({ message: q, requestedSchema: z.object({ answer: z.string() }) });
+    const first = answer('first');
+    if (state === undefined || (state === 'round-1' && first === undefined)) return inputRequired({ inputRequests: { first: question('first?') }, requestState: 'round-1' });
+    if (state === 'round-1') return inputRequired({ inputRequests: { second: question('second?') }, requestState: `round-2:${first}` });
+    const second = answer('second');
+    if (!state.startsWith('round-2:') || second === undefined) return failure(`unexpected state ${state}`);
+    return text(`answers: ${state.slice('round-2:'.length)}, ${second}`);
+  });
+
   tool('roots', { description: "Returns the client's roots as JSON", inputSchema: z.object({}) }, (_args, ctx) => {
     const view = inputResponse(ctx.mcpReq.inputResponses, 'roots');
     if (view.kind === 'roots') return text(JSON.stringify(view.roots));
