@@ -78,10 +78,10 @@ describe('issue 9 item 8: tool lists', () => {
     const r = await runBinary(['backends', 'add', 'alpha', '--deny', 'ad*', '--deny', 'nomatch_*', '--connect-timeout', '20s', '--config', path, '--', process.execPath, BACKEND_PATH, '--name', 'alpha']);
     expect(r.code).toBe(0);
     expect(r.stderr.split('\n')[0]).toBe("connecting to 'alpha' (up to 20 s)…");
-    expect(r.stderr).toMatch(/connected over stdio: 16 tools \(13 exposed, 3 disabled by allow\/deny\)/);
+    expect(r.stderr).toMatch(/connected over stdio: 17 tools \(14 exposed, 3 disabled by allow\/deny\)/);
     expect(r.stderr).toContain('  add  (disabled: deny ad*)');
     expect(r.stderr).toContain('  add_tool  (disabled: deny ad*)');
-    expect(r.stderr).toContain("warning: tools.deny 'nomatch_*' of backend 'alpha' matches none of its 16 tools");
+    expect(r.stderr).toContain("warning: tools.deny 'nomatch_*' of backend 'alpha' matches none of its 17 tools");
     expect(readFileSync(path, 'utf8')).toContain('connect_timeout: 20s');
   }, 30_000);
 
@@ -107,13 +107,13 @@ describe('issue 9 item 8: tool lists', () => {
     let config: Record<string, unknown> = {};
     await using gw = await startGatewayProcess((d) => (config = baseConfig(d, { alpha: backend('alpha', { tools: { deny: ['nomatch_*'] } }) })));
     const first = await gw.waitForLog((l) => l.msg === 'tool glob matches no tool of the backend', 20_000);
-    expect(first).toMatchObject({ level: 'warn', backend: 'alpha', list: 'tools.deny', glob: 'nomatch_*', tools: 16 });
+    expect(first).toMatchObject({ level: 'warn', backend: 'alpha', list: 'tools.deny', glob: 'nomatch_*', tools: 17 });
     gw.writeConfig({ ...config, backends: { alpha: backend('alpha', { tools: { deny: ['nomatch_*'], allow: ['ech?', 'typo_*'] } }) } });
     const second = await gw.waitForLog((l) => l.msg === 'tool glob matches no tool of the backend' && l.glob === 'typo_*', 20_000);
     expect(second.list).toBe('tools.allow');
     await gw.stop();
     const show = await runBinary(['backends', 'show', 'alpha', '--config', gw.configPath]);
     expect(show.code).toBe(0);
-    expect(show.stderr).toContain("warning: tools.allow 'typo_*' of backend 'alpha' matches none of its 16 tools");
+    expect(show.stderr).toContain("warning: tools.allow 'typo_*' of backend 'alpha' matches none of its 17 tools");
   }, 60_000);
 });
