@@ -244,6 +244,9 @@ describe('issue 10 item 3: 2026-07-28 features through the gateway', () => {
   test('lists for a 2026 client carry caching hints from the gateway catalog: public and 60 s when settled with auth none', async () => {
     await using w = await startWorld({ backends: { m: modernBackend('m') } });
     await w.up('m');
+    // Settled = the backend is up and no list change is still waiting in the 250 ms coalescing window.
+    const deadline = Date.now() + 3000;
+    while (((await modernCall(w, 1, 'tools/list', {})).result as Json).ttlMs !== 60_000 && Date.now() < deadline) await Bun.sleep(50);
     for (const method of ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']) {
       const r = (await modernCall(w, 1, method, {})).result as Json;
       expect({ method, ttlMs: r.ttlMs, cacheScope: r.cacheScope }).toEqual({ method, ttlMs: 60_000, cacheScope: 'public' });
