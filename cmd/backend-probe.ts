@@ -40,7 +40,9 @@ export async function probeBackend(name: string, config: Config, deps: Deps, pro
     const status = backend.status();
     if (backend.state !== 'up') return { ok: false, error: status.lastError ?? 'not connected', transport: status.transport, catalog: backend.catalog, connectMs };
     const t = performance.now();
-    await backend.request('ping', undefined);
+    // 2026-07-28 has no ping (basic/utilities): a round trip there is a tools/list.
+    if (backend.protocolVersion === '2026-07-28') await backend.request('tools/list', {});
+    else await backend.request('ping', undefined);
     return { ok: true, transport: status.transport, catalog: backend.catalog, connectMs, pingMs: Math.round(performance.now() - t) };
   } finally {
     await backend.close();
