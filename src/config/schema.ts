@@ -322,7 +322,7 @@ export function createConfigSchema(ctx: SchemaContext) {
           retry_max: durationOr('60s'),
           max_message_bytes: int(1024).default(64 * 1024 * 1024),
           health_interval: durationOr('30s'),
-          protocol: z.enum(['auto', 'legacy']).default('legacy'),
+          protocol: z.enum(['auto', 'legacy']).default('auto'),
         })
         .prefault({}),
       backends: z

@@ -126,7 +126,11 @@ describe('aggregate (issue 2 §4-§5)', () => {
     await using c = await connectV2(gw.mcpUrl);
     const err = await c.client.readResource({ uri: 'test+alpha://static/nothing-here' }).catch((e) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as { data?: { backend?: string } }).data?.backend).toBe('alpha');
+    // The SDK v2 client keeps no data on a resource-not-found error, so the wire is read directly.
+    const res = await fetch(gw.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'resources/read', params: { uri: 'test+alpha://static/nothing-here' } }) });
+    const wire = (await res.json()) as { error: { code: number; data?: { backend?: string } } };
+    expect(wire.error.code).toBe(-32002);
+    expect(wire.error.data?.backend).toBe('alpha');
   });
 
   test('progress reaches the client and the backend got a progressToken [3.9]', async () => {

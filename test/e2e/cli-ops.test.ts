@@ -105,13 +105,13 @@ describe('operator CLI against a running gateway', () => {
     expect(list.code).toBe(0);
     const body = JSON.parse(list.stdout) as { source: string; backends: { name: string; state: string; tools: number; transport: string }[] };
     expect(body.source).toBe('gateway');
-    expect(body.backends.find((b) => b.name === 'alpha')).toMatchObject({ state: 'up', transport: 'stdio', tools: 17, protocol_version: '2025-11-25' });
+    expect(body.backends.find((b) => b.name === 'alpha')).toMatchObject({ state: 'up', transport: 'stdio', tools: 17, protocol_version: '2026-07-28' });
     const table = await cli('backends', 'list');
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+TRANSPORT\s+STATE/);
     expect(table.stdout).toContain('✓ up');
     const show = JSON.parse((await cli('backends', 'show', 'alpha', '--json')).stdout) as { tools: { exposed: string; original: string }[]; protocol_version: string };
     // issue 10 item 1: the revision spoken with the backend
-    expect(show.protocol_version).toBe('2025-11-25');
+    expect(show.protocol_version).toBe('2026-07-28');
     expect(show.tools).toContainEqual(expect.objectContaining({ exposed: 'alpha_admin_tools_list', original: 'admin.tools.list' }));
     const t = await cli('backends', 'test', 'everything', '--json');
     expect(t.code).toBe(0);

@@ -125,7 +125,7 @@ describe('metrics through the binary', () => {
   }, 60_000);
 
   test('issue 9 item 4: notifications dropped for a client that does not read its stream are counted, and its stream is open', async () => {
-    await using gw = await startGatewayProcess((d) => baseConfig(d, { alpha }, { http: { stream_buffer_bytes: 16 * 1024 } }));
+    await using gw = await startGatewayProcess((d) => baseConfig(d, { alpha: { ...alpha, protocol: 'legacy' } }, { http: { stream_buffer_bytes: 16 * 1024 } }));
     await gw.waitForLog((l) => l.msg === 'backend up' && l.backend === 'alpha');
     const init = await post(gw.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }, {});
     const sid = init.headers.get('mcp-session-id')!;
