@@ -4,7 +4,7 @@ import { databasePath } from '../src/gateway.ts';
 import { adminRequest } from '../src/http/admin.ts';
 import { openStore } from '../src/store/db.ts';
 import { approvePins, changedParts, loadPins, type Pin } from '../src/store/pins.ts';
-import { loadCliConfig } from './config.ts';
+import { loadCliBackend } from './config.ts';
 import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError } from './io.ts';
 import { ok } from './passwd.ts';
@@ -37,13 +37,9 @@ function changeJson(p: Pin, pinning: string) {
 }
 
 function withPins<T>(ctx: CliContext, o: Options, name: string, fn: (pins: Map<string, Pin>, pinning: string, approve: (tool?: string) => string[], dataDir: string) => T): T | number {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliBackend(name, o.config, ctx.deps().env, ctx.io);
   if (!loaded.ok) return loaded.code;
-  const b = loaded.config.backends[name];
-  if (!b) {
-    printError(ctx.io, `no backend named '${name}'`, 'mcpgw backends list');
-    return 1;
-  }
+  const b = loaded.backend;
   const db = openStore(databasePath(loaded.config.data_dir));
   try {
     return fn(loadPins(db, name), b.pinning, (tool) => approvePins(db, name, tool, ctx.deps().clock.now()), loaded.config.data_dir);

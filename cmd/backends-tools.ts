@@ -6,7 +6,7 @@ import { formatIssue, parseConfigText } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import { editToolLists, hiddenBecause, unmatchedGlobs } from '../src/mcp/tool-lists.ts';
 import { probeBackend } from './backend-probe.ts';
-import { loadCliConfig } from './config.ts';
+import { loadCliBackend } from './config.ts';
 import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError, type CliIo } from './io.ts';
 import { notifyGateway } from './notify-gateway.ts';
@@ -69,12 +69,8 @@ async function editTools(name: string, loaded: { config: Config; path: string },
 }
 
 async function tools(name: string, o: ToolsOptions, ctx: CliContext): Promise<number> {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliBackend(name, o.config, ctx.deps().env, ctx.io);
   if (!loaded.ok) return loaded.code;
-  if (!loaded.config.backends[name]) {
-    printError(ctx.io, `no backend named '${name}'`, 'mcpgw backends list');
-    return 1;
-  }
   if (!o.enable?.length && !o.disable?.length) return listTools(name, loaded.config, o, ctx);
   const both = (o.enable ?? []).filter((t) => o.disable?.includes(t));
   if (both.length > 0) {

@@ -7,7 +7,7 @@ import type { Config } from '../src/config/schema.ts';
 import { adminRequest } from '../src/http/admin.ts';
 import type { GatewaySnapshot } from '../src/gateway.ts';
 import { buildView } from '../src/mcp/catalog.ts';
-import { loadCliConfig } from './config.ts';
+import { loadCliConfig, loadCliBackend } from './config.ts';
 import { runAction, type CliContext } from './context.ts';
 import { formatTable, printError, truncateText } from './io.ts';
 import { confirm, ok, processInput, type PromptInput } from './passwd.ts';
@@ -133,12 +133,8 @@ async function list(o: { config?: string; json?: boolean }, ctx: CliContext): Pr
 }
 
 async function remove(name: string, o: { config?: string; yes?: boolean }, ctx: CliContext, input: PromptInput): Promise<number> {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliBackend(name, o.config, ctx.deps().env, ctx.io);
   if (!loaded.ok) return loaded.code;
-  if (!loaded.config.backends[name]) {
-    printError(ctx.io, `no backend named '${name}'`, 'mcpgw backends list');
-    return 1;
-  }
   if (!o.yes) {
     if (!input.isTTY) {
       printError(ctx.io, `refusing to remove '${name}' without confirmation`, 'run it in a terminal, or pass --yes');
@@ -156,13 +152,9 @@ async function remove(name: string, o: { config?: string; yes?: boolean }, ctx: 
 }
 
 async function show(name: string, o: { config?: string; json?: boolean }, ctx: CliContext): Promise<number> {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliBackend(name, o.config, ctx.deps().env, ctx.io);
   if (!loaded.ok) return loaded.code;
-  const b = loaded.config.backends[name];
-  if (!b) {
-    printError(ctx.io, `no backend named '${name}'`, 'mcpgw backends list');
-    return 1;
-  }
+  const b = loaded.backend;
   let tools = ((await adminRequest(loaded.config.data_dir, '/tools')) as { exposed: string; backend: string; original: string; description?: string }[] | undefined)?.filter((t) => t.backend === name);
   if (!tools || tools.length === 0) {
     const probe = await probeBackend(name, loaded.config, ctx.deps());
@@ -186,12 +178,8 @@ async function show(name: string, o: { config?: string; json?: boolean }, ctx: C
 }
 
 async function testBackend(name: string, o: { config?: string; json?: boolean }, ctx: CliContext): Promise<number> {
-  const loaded = loadCliConfig(o.config, ctx.deps().env, ctx.io);
+  const loaded = loadCliBackend(name, o.config, ctx.deps().env, ctx.io);
   if (!loaded.ok) return loaded.code;
-  if (!loaded.config.backends[name]) {
-    printError(ctx.io, `no backend named '${name}'`, 'mcpgw backends list');
-    return 1;
-  }
   const p = await probeBackend(name, loaded.config, ctx.deps());
   const counts = { tools: p.catalog.tools.length, prompts: p.catalog.prompts.length, resources: p.catalog.resources.length + p.catalog.templates.length };
   if (o.json) ctx.io.out(JSON.stringify({ name, ok: p.ok, transport: p.transport, connect_ms: p.connectMs, ping_ms: p.pingMs ?? null, ...counts, error: p.error ?? null }, null, 2));

@@ -73,3 +73,15 @@ export function loadCliConfig(flag: string | undefined, env: Readonly<Record<str
     return { ok: false, code: 2 };
   }
 }
+
+/** loadCliConfig plus the named backend; a missing backend is `error: no backend named …` with a hint (exit 1). */
+export function loadCliBackend(name: string, flag: string | undefined, env: Readonly<Record<string, string | undefined>>, io: CliIo): (Loaded & { ok: true; backend: Config['backends'][string] }) | { ok: false; code: number } {
+  const loaded = loadCliConfig(flag, env, io);
+  if (!loaded.ok) return loaded;
+  const backend = loaded.config.backends[name];
+  if (!backend) {
+    printError(io, `no backend named '${name}'`, 'mcpgw backends list');
+    return { ok: false, code: 1 };
+  }
+  return { ...loaded, backend };
+}

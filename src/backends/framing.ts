@@ -43,7 +43,7 @@ export class LineSplitter {
       const nl = chunk.indexOf(LF, start);
       const end = nl < 0 ? chunk.length : nl;
       const piece = chunk.subarray(start, end);
-      if (this.discarding) this.skip(piece);
+      if (this.discarding) this.discardPiece(piece);
       else if (this.size + piece.length > this.limit) this.beginDiscard(piece);
       else if (nl >= 0) this.emit(piece);
       else if (piece.length > 0) {
@@ -86,7 +86,7 @@ export class LineSplitter {
     this.discarding = true;
   }
 
-  private skip(piece: Uint8Array): void {
+  private discardPiece(piece: Uint8Array): void {
     this.discarded += piece.length;
     if (piece.length >= KEEP) this.tail = piece.slice(piece.length - KEEP);
     else {

@@ -99,7 +99,6 @@ export class Aggregator {
   private readonly sinks = new Set<SessionSink>();
   private readonly inflight = new Map<string, CallContext[]>();
   private readonly subscribers = new Map<string, number>();
-  private readonly rememberedCaps = new Map<string, Json>();
   private signatures: Record<ListKind, string> = { tools: '', prompts: '', resources: '' };
   /** The most recent tools/call outcomes, newest last. */
   /** Recent calls, calls per minute, the failed-call log line and the audit/metrics sinks. */
@@ -476,13 +475,6 @@ export class Aggregator {
     await Promise.all(this.pool.list().map((b) => b.notify(method, params)));
   }
 
-  /** Remembers a client's declared capabilities from initialize, for later stateless requests. */
-  rememberCapabilities(grant: Grant, caps: Json | undefined): void {
-    if (caps) this.rememberedCaps.set(grant.key, caps);
-  }
-  capabilitiesOf(grant: Grant): Json | undefined {
-    return this.rememberedCaps.get(grant.key);
-  }
 
   /** Calls currently forwarded to backends (graceful shutdown waits for these). */
   get activeCalls(): number {
@@ -560,7 +552,7 @@ export class Aggregator {
       throw new RpcError(INVALID_PARAMS, `mcpgw: ${method} is only relayed while a client request to '${name}' is in flight`);
     }
     const capability = CAPABILITY_FOR[method];
-    const caps = call.capabilities ?? this.capabilitiesOf(call.grant);
+    const caps = call.capabilities;
     if (!call.relay || !caps || !caps[capability]) {
       if (method === 'roots/list') return { roots: [] };
       throw new RpcError(METHOD_NOT_FOUND, `mcpgw: the client does not support ${capability} (${method})`);

@@ -85,7 +85,7 @@ function callContext(server: Server, agg: Aggregator, grant: Grant, ctx: ServerC
     grant,
     signal,
     ...(era === 'modern' && { era }),
-    capabilities: envelopeCaps ?? (server.getClientCapabilities() as Json | undefined) ?? agg.capabilitiesOf(grant),
+    capabilities: envelopeCaps ?? (server.getClientCapabilities() as Json | undefined),
     // 2026-07-28 has no server-to-client requests (they became input_required results).
     relay: era === 'legacy' ? (method, params, s) => ctx.mcpReq.send({ method, params } as never, passthrough, { signal: s }) as Promise<Json> : undefined,
     progress:
