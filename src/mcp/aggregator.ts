@@ -105,9 +105,6 @@ export class Aggregator {
   readonly calls: CallStats;
   /** Each backend's last recorded up/down state, so a backend retrying while down is recorded once. */
   private readonly lastStates = new Map<string, string>();
-  /** Called after the view changed, with the kinds that changed (for modern subscription streams). */
-  onListChanged?: (kinds: ListKind[]) => void;
-  onResourceUpdated?: (uri: string) => void;
   /** The last catalog each backend returned (also persisted): lists stay whole while a backend reconnects. */
   private readonly known = new Map<string, StoredCatalog>();
   /** Serialized lists per grant scope, rebuilt lazily after the view changes. */
@@ -235,13 +232,11 @@ export class Aggregator {
     this.coalesceTimer = undefined;
     if (this.pendingKinds.size === 0) return;
     const pending = [...this.pendingKinds];
-    const kinds = pending.map(([k]) => k);
     this.pendingKinds.clear();
     for (const sink of this.sinks) {
       const since = this.sinkSince.get(sink) ?? 0;
       for (const [kind, seq] of pending) if (seq > since) safe(() => sink.listChanged(kind));
     }
-    this.onListChanged?.(kinds);
     this.coalesceTimer = setTimeout(() => this.flushListChanged(), this.listChangedSpacingMs);
     this.coalesceTimer.unref?.();
   }
@@ -302,6 +297,22 @@ export class Aggregator {
       this.serialized.set(key, text);
     }
     return text;
+  }
+
+  /**
+   * The tools list for 2026-07-28 clients: that revision deleted the tool `execution` field (tasks),
+   * so it is left out; the same serialized text as for 2025 clients when no tool has one.
+   */
+  modernToolsJson(grant: Grant): string {
+    const text = this.listJson('tools', grant);
+    if (!text.includes('"execution"')) return text;
+    const key = `modern-tools\u0000${grant.backends === null ? '*' : grant.backends.join(',')}`;
+    let modern = this.serialized.get(key);
+    if (modern === undefined) {
+      modern = JSON.stringify((JSON.parse(text) as Json[]).map(({ execution, ...tool }) => tool));
+      this.serialized.set(key, modern);
+    }
+    return modern;
   }
 
   /** The `instructions` text: one line per backend plus their own instructions, bounded. */
@@ -566,7 +577,6 @@ export class Aggregator {
       if ((!tag && !this.view.unprefixed.includes(name)) || typeof params?.uri !== 'string') return;
       const uri = exposeUri(params.uri, tag);
       for (const sink of this.sinks) if (sink.subscriptions.has(uri)) safe(() => sink.resourceUpdated(uri));
-      this.onResourceUpdated?.(uri);
       return;
     }
     if (method === 'notifications/message') {

@@ -1,7 +1,7 @@
 /**
- * @module The client-facing MCP endpoints. `/mcp` is Streamable HTTP for both eras: 2024-11-05 …
- * 2025-11-25 through mcpgw's own router (sessions as small records, JSON answers that upgrade to SSE
- * only when the backend streams first), 2026-07-28 through the SDK's per-request handler. `/sse` +
+ * @module The client-facing MCP endpoints. `/mcp` is Streamable HTTP for both eras, both served by
+ * mcpgw itself: 2024-11-05 … 2025-11-25 through the session router (sessions as small records, JSON
+ * answers that upgrade to SSE only when the backend streams first), 2026-07-28 per request (modern.ts). `/sse` +
  * `/messages` is the deprecated HTTP+SSE transport (spec-checklist §2.11). Origin/Host checks and
  * body limits first; the bearer check runs before this (see http/routes.ts).
  */
@@ -11,7 +11,7 @@ import { GatewayError, errorMessage } from '../errors.ts';
 import type { Aggregator, Grant } from './aggregator.ts';
 import { ClientRequests } from './relay.ts';
 import { LEGACY_VERSIONS, RPC, RawResult, Router, type RequestContext } from './router.ts';
-import type { ModernEra } from './modern.ts';
+import { ModernEra } from './modern.ts';
 import { SessionTable, type Session } from './sessions.ts';
 import { EventStream, setKeepAlivePeriod, sseResponse, type StreamStats } from './streams.ts';
 
@@ -95,7 +95,6 @@ function validMessage(m: unknown): m is Json {
   return typeof j.method === 'string' || isResponse(j);
 }
 
-const MODERN_META = 'io.modelcontextprotocol/protocolVersion';
 /** The header section Bun.serve accepts before answering 431 itself. */
 const SERVER_HEADER_LIMIT = 16 * 1024;
 
@@ -105,7 +104,7 @@ export class McpEndpoint {
   readonly stats: StreamStats = { open: 0, dropped: 0, disconnected: 0 };
   private readonly router: Router;
   private readonly clientRequests: ClientRequests;
-  private modernEra?: Promise<ModernEra>;
+  private readonly modern: ModernEra;
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** Forwarded calls still waiting for their result, for the slow-call upgrade to SSE. */
   private readonly pending = new Set<{ since: number; upgrade(): void }>();
@@ -127,14 +126,15 @@ export class McpEndpoint {
     this.sessions = new SessionTable({ idleMs: opts.sessionIdleMs, max: opts.maxSessions, perGrant: opts.maxSessionsPerGrant }, deps.clock, deps.log, db);
     this.sessions.onEnd = (s) => void this.agg.removeSink(s).catch(() => {});
     this.sessions.onRevive = (s) => this.revive(s);
-    agg.onListChanged = (kinds) => {
-      void this.modernEra?.then(({ handler }) => {
-        if (kinds.includes('tools')) handler.notify.toolsChanged();
-        if (kinds.includes('prompts')) handler.notify.promptsChanged();
-        if (kinds.includes('resources')) handler.notify.resourcesChanged();
-      });
-    };
-    agg.onResourceUpdated = (uri) => void this.modernEra?.then(({ handler }) => handler.notify.resourceUpdated(uri));
+    this.modern = new ModernEra(agg, { version: opts.version, maxListens: opts.maxSessions, maxListensPerGrant: opts.maxSessionsPerGrant }, deps, {
+      newStream: () => this.newStream(),
+      watchSlow: (upgrade) => {
+        const slow = { since: performance.now(), upgrade };
+        this.pending.add(slow);
+        return () => void this.pending.delete(slow);
+      },
+      errorObject: (err) => toRpcError(err, this.deps),
+    });
     this.sweeper = setInterval(() => this.sessions.sweep(), Math.min(60_000, opts.sessionIdleMs));
     this.sweeper.unref?.();
     this.slowCheck = setInterval(() => {
@@ -156,7 +156,8 @@ export class McpEndpoint {
 
   /** Ends the sessions and streams of revoked grants at once (issue 7 item 6). */
   revokeGrants(grantIds: string[]): number {
-    return this.sessions.endGrants(new Set(grantIds));
+    const ids = new Set(grantIds);
+    return this.sessions.endGrants(ids) + this.modern.endGrants(ids);
   }
 
   /** CORS preflight for browser clients (MCP Inspector direct mode), for allowed origins only (spec-checklist §2.7). */
@@ -269,11 +270,8 @@ export class McpEndpoint {
   private async post(req: Request, grant: Grant): Promise<Response> {
     const parsed = await this.readMessage(req);
     if (parsed instanceof Response) return parsed;
-    if (await this.isModern(req, parsed)) {
-      const era = await this.modern();
-      era.trackListen(req, parsed, grant);
-      return era.checkParams(req, parsed, grant) ?? era.handler.fetch(withBothAccepted(req), { parsedBody: parsed, authInfo: authInfoOf(grant) });
-    }
+    const modern = this.modern.serve(req, parsed, grant);
+    if (modern) return modern;
     const version = req.headers.get('mcp-protocol-version');
     if (version && !LEGACY_VERSIONS.includes(version)) return rpcError(400, RPC.invalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`, { supported: LEGACY_VERSIONS });
     const messages = Array.isArray(parsed) ? parsed : [parsed];
@@ -300,23 +298,6 @@ export class McpEndpoint {
     // 2025-03-26 batches: answered together as one JSON array.
     const bodies = await Promise.all(requests.map((m) => this.answer(m, grant, session, false, req.signal)));
     return new Response(`[${bodies.join(',')}]`, { headers: { 'content-type': 'application/json' } });
-  }
-
-  /** Whether a POST is 2026-07-28 traffic (handled by the SDK); the common legacy case is decided without it. */
-  private async isModern(req: Request, body: Json | Json[]): Promise<boolean> {
-    const header = req.headers.get('mcp-protocol-version');
-    const single = Array.isArray(body) ? undefined : body;
-    const meta = (single?.params as Json | undefined)?._meta as Json | undefined;
-    const legacyHeader = header === null || LEGACY_VERSIONS.includes(header);
-    if (legacyHeader && single && single.method !== 'server/discover' && meta?.[MODERN_META] === undefined) return false;
-    if (Array.isArray(body)) return false;
-    return !(await (await this.modern()).isLegacy(withBothAccepted(req), body));
-  }
-
-  /** The 2026-07-28 handler, loaded on first use. */
-  private modern(): Promise<ModernEra> {
-    const opts = { version: this.opts.version, keepAliveMs: this.opts.keepAliveMs, maxBodyBytes: this.opts.maxBodyBytes };
-    return (this.modernEra ??= import('./modern.ts').then((m) => m.createModernEra(this.agg, opts, this.deps)));
   }
 
   private initialize(m: Json, grant: Grant): Response {
@@ -473,8 +454,8 @@ export class McpEndpoint {
     this.clientRequests.rejectAll('gateway shutting down');
     this.agg.inputs.close();
     for (const c of this.inflight.values()) c.abort(SHUTDOWN);
+    this.modern.close(SHUTDOWN);
     this.sessions.closeAll();
-    if (this.modernEra) await (await this.modernEra).handler.close();
   }
 }
 
@@ -498,20 +479,4 @@ function safeLocal<T>(fn: () => T): T | Error {
   } catch (err) {
     return err as Error;
   }
-}
-
-/**
- * Clients must accept both JSON and SSE, but claude.ai probes with an Accept of any-type and some send
- * none; the SDK's modern handler would answer those 406, so they are normalised before it.
- */
-function withBothAccepted(req: Request): Request {
-  const accept = (req.headers.get('accept') ?? '').toLowerCase();
-  if (accept.includes('application/json') && accept.includes('text/event-stream')) return req;
-  const headers = new Headers(req.headers);
-  headers.set('accept', 'application/json, text/event-stream');
-  return new Request(req.url, { method: req.method, headers, signal: req.signal });
-}
-
-function authInfoOf(grant: Grant) {
-  return { token: '', clientId: grant.clientId ?? 'anonymous', scopes: [], extra: { grant } };
 }

@@ -11,7 +11,7 @@
  * server and the suite's CLI run under Bun (the CLI needs `fs.globSync`, which Node 20 lacks).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../helpers/everything.ts';
@@ -108,6 +108,7 @@ async function runSuite(url: string, out: string, extra: string[] = []): Promise
     const file = join(out, dir, 'checks.json');
     if (m && existsSync(file)) results.set(m[1], JSON.parse(readFileSync(file, 'utf8')) as Check[]);
   }
+  if (process.env.MCPGW_CONFORMANCE_DUMP) appendFileSync(process.env.MCPGW_CONFORMANCE_DUMP, `${JSON.stringify({ url, extra, results: Object.fromEntries([...results].map(([k, v]) => [k, v.map((c) => `${c.id}:${c.status}`)])) })}\n`);
   return { results, output: `${stdout}\n${stderr}` };
 }
 

@@ -64,3 +64,10 @@ describe('module structure', () => {
     expect(JSON.parse(proc.stdout.toString().trim().split('\n').pop()!)).toEqual([]);
   });
 });
+
+describe('issue 7 item 2: no SDK object on any per-call path', () => {
+  test('no file under src/ imports the MCP SDK (both eras are served by mcpgw itself)', () => {
+    const wrong = files.filter((f) => relative(ROOT, f).startsWith('src/') && /from '@modelcontextprotocol\/(server|client|sdk)/.test(readFileSync(f, 'utf8')));
+    expect(wrong.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+});
