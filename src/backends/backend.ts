@@ -95,6 +95,8 @@ export interface ForwardOptions {
   /** 'legacy': the caller is a 2025 client (a dual-era backend serves it on its 2025 session). */
   era?: 'legacy';
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
+  /** A client's Mcp-Param-* headers, passed on to a 2026-07-28 HTTP backend (SEP-2243). */
+  headers?: Record<string, string>;
 }
 
 /** A live connection to one MCP backend; a class because it has a lifecycle. */
@@ -213,6 +215,8 @@ export class Backend {
       }
       if (peer.closed) throw new Error('connection closed right after initialize');
       this.legacy = dual;
+      // A renewed 2025 session (HTTP 404) may list other tools.
+      if (dual) dual.wire.onrenewed = () => void (gen === this.generation && this.refresh('tools'));
       this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
       if (errorMessage(err).includes('after server/discover')) this.legacyOnly = true;
@@ -407,14 +411,28 @@ export class Backend {
   private async refresh(key: keyof Catalog): Promise<void> {
     const peer = this.peer;
     if (!peer) return;
+    // A dual-era backend's 2025 tool set decides where 2025 clients' calls go: it changes with the list,
+    // and is settled before the gateway announces the change (issue 10).
+    const legacy = key === 'tools' ? this.legacy : undefined;
     try {
-      const list = await listAll(peer, key, this.opts.connectTimeout);
+      const [list, legacyTools] = await Promise.all([listAll(peer, key, this.opts.connectTimeout), legacy && this.legacyTools(legacy)]);
       if (peer !== this.peer) return;
+      if (legacy && legacyTools && legacy === this.legacy) legacy.tools = legacyTools;
       this.catalog = { ...this.catalog, [key]: list };
       this.log.info('catalog refreshed', { list: key, count: list.length });
       this.hooks.changed(this.name);
     } catch (err) {
       this.log.warn('catalog refresh failed', { list: key, error: errorMessage(err) });
+    }
+  }
+
+  /** The tool names a dual-era backend lists on its 2025 session; undefined (the set is kept) when that fails. */
+  private async legacyTools(legacy: LegacySession): Promise<Set<string> | undefined> {
+    try {
+      return new Set((await listAll(legacy.peer, 'tools', this.opts.connectTimeout)).map((t) => String(t.name)));
+    } catch (err) {
+      this.log.warn('2025 tool list refresh failed', { error: errorMessage(err) });
+      return undefined;
     }
   }
 
@@ -467,7 +485,7 @@ export class Backend {
     const legacy = opts.era === 'legacy' ? this.legacy : undefined;
     const via = legacy && (method !== 'tools/call' || legacy.tools.has(String(params?.name))) ? legacy.peer : peer;
     try {
-      return await via.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress });
+      return await via.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress, headers: opts.headers });
     } finally {
       this.lastCallAt = this.deps.clock.now();
       this.latencyMs = this.lastCallAt - started;
