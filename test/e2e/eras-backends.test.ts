@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'bun:test';
 import { LOG_LEVEL_META_KEY, McpServer, createMcpHandler, fromJsonSchema } from '@modelcontextprotocol/server';
 import { join } from 'node:path';
+import { listenFilter } from '../../src/backends/backend.ts';
 import { MAX_PASSED_PARAM_HEADERS, passedParamHeaders } from '../../src/backends/discover.ts';
 import { readEvents, spawnBackend, waitFor } from '../helpers/clients.ts';
 import { BASE, sseMessages, startWorld, type World } from '../helpers/world.ts';
@@ -47,14 +48,14 @@ function asNdjson(res: Response): Response {
   return new Response(body, { status: res.status, headers });
 }
 
-function startModernBackend(opts: { ndjson?: boolean } = {}): ModernBackend {
+function startModernBackend(opts: { ndjson?: boolean; listChanged?: boolean } = {}): ModernBackend {
   const posts: Record<string, string>[] = [];
   const metas: Json[] = [];
   let listening = 0;
   const extra = new Set<string>();
   const handler = createMcpHandler(
     () => {
-      const mcp = new McpServer({ name: 'modern', version: '1' }, { capabilities: { tools: { listChanged: true }, logging: {} } });
+      const mcp = new McpServer({ name: 'modern', version: '1' }, { capabilities: { tools: { listChanged: opts.listChanged ?? true }, logging: {} } });
       // The SDK hands the per-request envelope (protocol version, capabilities, log level) apart from _meta.
       const record = (ctx: { mcpReq: { _meta?: unknown; envelope?: unknown } }) => void metas.push({ ...(ctx.mcpReq._meta as Json), ...(ctx.mcpReq.envelope as Json) });
       mcp.registerTool(
@@ -202,6 +203,25 @@ describe('issue 10, subscriptions/listen: a 2026-07-28-only backend tools list_c
       }
     });
   }
+});
+
+describe('issue 10, subscriptions/listen: what the gateway asks a 2026-07-28 backend for', () => {
+  test('a backend whose tools have no listChanged gets no listen request (it would honor nothing, close the stream and be asked again every second)', async () => {
+    await using backend = startModernBackend({ listChanged: false });
+    await using w = await startWorld({ backends: { m: backendConfig(backend.url) } });
+    await w.up('m');
+    // the loop this prevents reopened the stream 1 s after each close
+    await Bun.sleep(1300);
+    expect(backend.posts.filter((h) => h['mcp-method'] === 'subscriptions/listen')).toHaveLength(0);
+    expect(w.gw.aggregator.pool.get('m')!.status().tools).toBe(2);
+  });
+
+  test('listenFilter asks only for what the capabilities announce', () => {
+    const watched = new Set(['file:///a']);
+    expect(listenFilter({ tools: {}, prompts: { listChanged: true }, resources: { subscribe: true } }, watched)).toEqual({ promptsListChanged: true, resourceSubscriptions: ['file:///a'] });
+    expect(listenFilter({ tools: { listChanged: true }, resources: { listChanged: true } }, watched)).toEqual({ toolsListChanged: true, resourcesListChanged: true });
+    expect(listenFilter({ resources: { subscribe: true } }, new Set())).toEqual({});
+  });
 });
 
 describe('issue 10, dual-era backend: the 2025 tool set follows list_changed', () => {
