@@ -76,6 +76,7 @@ const DEFAULT_HEALTH_INTERVAL = 30_000;
 /** A subscriptions/listen request stays open until the backend or the gateway ends it (setTimeout's maximum). */
 const LISTEN_TIMEOUT_MS = 2_147_483_647;
 const RELISTEN_MS = 1000;
+const RELISTEN_MAX_MS = 30_000;
 /** Longest wait for a backend to acknowledge a (re)opened subscriptions/listen. */
 const LISTEN_ACK_MS = 2000;
 /** Longest wait for the 2025 session of a dual-era backend. */
@@ -95,6 +96,8 @@ export interface ForwardOptions {
   /** 'legacy': the caller is a 2025 client (a dual-era backend serves it on its 2025 session). */
   era?: 'legacy';
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
+  /** A client's Mcp-Param-* headers, passed on to a 2026-07-28 HTTP backend (SEP-2243). */
+  headers?: Record<string, string>;
 }
 
 /** A live connection to one MCP backend; a class because it has a lifecycle. */
@@ -213,6 +216,8 @@ export class Backend {
       }
       if (peer.closed) throw new Error('connection closed right after initialize');
       this.legacy = dual;
+      // A renewed 2025 session (HTTP 404) may list other tools.
+      if (dual) dual.wire.onrenewed = () => void (gen === this.generation && this.refresh('tools'));
       this.adopt(peer, wire, kind, init, catalog, gen);
     } catch (err) {
       if (errorMessage(err).includes('after server/discover')) this.legacyOnly = true;
@@ -262,7 +267,7 @@ export class Backend {
         RELAYED_REQUESTS.has(method) ? this.hooks.serverRequest(this.name, method, params, signal) : Promise.reject(new RpcError(-32601, `Method not found: ${method}`)),
       notification: (method, params) => {
         if (gen !== this.generation) return;
-        if (method === 'notifications/subscriptions/acknowledged') this.acked?.();
+        if (method === 'notifications/subscriptions/acknowledged') this.acked?.(params);
         else if (method === 'notifications/tools/list_changed') void this.refresh('tools');
         else if (method === 'notifications/prompts/list_changed') void this.refresh('prompts');
         else if (method === 'notifications/resources/list_changed') {
@@ -339,36 +344,43 @@ export class Backend {
     if (!peer || gen !== this.generation) return Promise.resolve();
     const ac = new AbortController();
     this.listening = ac;
-    const caps = this.capabilities;
-    const notifications: Json = {
-      ...(caps.tools ? { toolsListChanged: true } : {}),
-      ...(caps.prompts ? { promptsListChanged: true } : {}),
-      ...(caps.resources ? { resourcesListChanged: true } : {}),
-      ...(this.watched.size > 0 && { resourceSubscriptions: [...this.watched] }),
-    };
+    const notifications = listenFilter(this.capabilities, this.watched);
     if (Object.keys(notifications).length === 0) return Promise.resolve();
     // Resolves on notifications/subscriptions/acknowledged (the backend now watches), bounded.
+    let honored: Json | undefined;
     const acked = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, LISTEN_ACK_MS);
       timer.unref?.();
-      this.acked = () => (clearTimeout(timer), resolve());
+      this.acked = (params) => {
+        honored = params?.notifications as Json | undefined;
+        clearTimeout(timer);
+        resolve();
+      };
     });
+    const opened = performance.now();
     void peer.request('subscriptions/listen', { notifications }, { timeout: LISTEN_TIMEOUT_MS, signal: ac.signal }).then(
-      () => this.listenEnded(gen, ac, undefined),
-      (err) => this.listenEnded(gen, ac, err),
+      () => this.listenEnded(gen, ac, undefined, opened, honored),
+      (err) => this.listenEnded(gen, ac, err, opened, honored),
     );
     return acked;
   }
-  /** Settles the wait of the latest relisten() for its acknowledgement. */
-  private acked?: () => void;
+  /** Settles the wait of the latest relisten() for its acknowledgement, with its params. */
+  private acked?: (params: Json | undefined) => void;
+  /** Wait before reopening a listen stream that ended; doubles while streams end soon after opening. */
+  private relistenDelay = RELISTEN_MS;
 
-  private listenEnded(gen: number, ac: AbortController, err: unknown): void {
+  private listenEnded(gen: number, ac: AbortController, err: unknown, opened: number, honored: Json | undefined): void {
     if (ac.signal.aborted || gen !== this.generation || this.listening !== ac || this.state !== 'up') return;
     this.listening = undefined;
     // A backend that does not serve subscriptions/listen says so once; it is not asked again.
     if (err instanceof RpcError && err.code === -32601) return this.log.info('backend does not serve subscriptions/listen', { error: err.message });
-    this.log.debug('subscriptions/listen ended; reopening', { error: err === undefined ? undefined : errorMessage(err) });
-    const timer = setTimeout(() => void this.relisten(gen), RELISTEN_MS);
+    // 2026-07-28 basic/patterns/subscriptions: the acknowledgement names what the backend honors; a stream
+    // it closed at once because it honors nothing would only be refused again.
+    if (err === undefined && honored && Object.keys(honored).length === 0) return this.log.info('backend honors no subscriptions/listen notifications; not reopened');
+    // A stream that keeps ending right after it opened is reopened ever less often (1 s doubling to 30 s).
+    this.relistenDelay = performance.now() - opened > RELISTEN_MAX_MS ? RELISTEN_MS : Math.min(this.relistenDelay * 2, RELISTEN_MAX_MS);
+    this.log.debug('subscriptions/listen ended; reopening', { error: err === undefined ? undefined : errorMessage(err), in_ms: this.relistenDelay });
+    const timer = setTimeout(() => void this.relisten(gen), this.relistenDelay);
     timer.unref?.();
   }
 
@@ -407,14 +419,28 @@ export class Backend {
   private async refresh(key: keyof Catalog): Promise<void> {
     const peer = this.peer;
     if (!peer) return;
+    // A dual-era backend's 2025 tool set decides where 2025 clients' calls go: it changes with the list,
+    // and is settled before the gateway announces the change (issue 10).
+    const legacy = key === 'tools' ? this.legacy : undefined;
     try {
-      const list = await listAll(peer, key, this.opts.connectTimeout);
+      const [list, legacyTools] = await Promise.all([listAll(peer, key, this.opts.connectTimeout), legacy && this.legacyTools(legacy)]);
       if (peer !== this.peer) return;
+      if (legacy && legacyTools && legacy === this.legacy) legacy.tools = legacyTools;
       this.catalog = { ...this.catalog, [key]: list };
       this.log.info('catalog refreshed', { list: key, count: list.length });
       this.hooks.changed(this.name);
     } catch (err) {
       this.log.warn('catalog refresh failed', { list: key, error: errorMessage(err) });
+    }
+  }
+
+  /** The tool names a dual-era backend lists on its 2025 session; undefined (the set is kept) when that fails. */
+  private async legacyTools(legacy: LegacySession): Promise<Set<string> | undefined> {
+    try {
+      return new Set((await listAll(legacy.peer, 'tools', this.opts.connectTimeout)).map((t) => String(t.name)));
+    } catch (err) {
+      this.log.warn('2025 tool list refresh failed', { error: errorMessage(err) });
+      return undefined;
     }
   }
 
@@ -467,7 +493,7 @@ export class Backend {
     const legacy = opts.era === 'legacy' ? this.legacy : undefined;
     const via = legacy && (method !== 'tools/call' || legacy.tools.has(String(params?.name))) ? legacy.peer : peer;
     try {
-      return await via.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress });
+      return await via.request(method, params, { timeout: this.opts.timeout, signal: opts.signal, onprogress: opts.onprogress, headers: opts.headers });
     } finally {
       this.lastCallAt = this.deps.clock.now();
       this.latencyMs = this.lastCallAt - started;
@@ -522,4 +548,18 @@ export class Backend {
     await Promise.all([peer?.close().catch(() => {}), opening?.close().catch(() => {})]);
     this.state = 'down';
   }
+}
+
+/**
+ * The notifications a 2026-07-28 backend's listen stream asks for: the list changes its capabilities
+ * announce (`listChanged`) and, when it offers `subscribe`, the watched resource URIs.
+ */
+export function listenFilter(caps: Json, watched: Set<string>): Json {
+  const flag = (key: string, bit: string) => ((caps[key] as Json | undefined)?.[bit] === true ? true : undefined);
+  const filter: Json = {};
+  if (flag('tools', 'listChanged')) filter.toolsListChanged = true;
+  if (flag('prompts', 'listChanged')) filter.promptsListChanged = true;
+  if (flag('resources', 'listChanged')) filter.resourcesListChanged = true;
+  if (watched.size > 0 && flag('resources', 'subscribe')) filter.resourceSubscriptions = [...watched];
+  return filter;
 }

@@ -57,19 +57,48 @@ const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get
  * The SEP-2243 headers of a 2026-07-28 request (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`),
  * derived from its body; undefined for a message without the 2026 envelope (2025 traffic is untouched).
  */
-export function modernHeaders(msg: RpcMessage, params?: ParamLookup): Record<string, string> | undefined {
+export function modernHeaders(msg: RpcMessage, params?: ParamLookup, passThrough?: Record<string, string>): Record<string, string> | undefined {
   if (msg.method === undefined || msg.id === undefined) return undefined;
   const version = (msg.params?._meta as Json | undefined)?.[PROTOCOL_META];
   if (typeof version !== 'string') return undefined;
-  const h: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': msg.method };
   const field = NAME_SOURCE[msg.method];
   const value = field ? msg.params?.[field] : undefined;
-  if (typeof value === 'string') h['mcp-name'] = encodeHeaderValue(value);
-  if (msg.method === 'tools/call' && typeof value === 'string' && params) {
-    const decls = params(value);
-    if (decls) addParamHeaders(h, decls, msg.params?.arguments);
+  const decls = msg.method === 'tools/call' && typeof value === 'string' && params ? params(value) : undefined;
+  // SEP-2243 "Server Behavior for Custom Headers": intermediaries MUST forward Mcp-Param-* headers they
+  // do not recognize; the ones the tool declares are the gateway's own, derived from the arguments below.
+  const h: Record<string, string> = {};
+  if (passThrough) {
+    const own = new Set(decls?.map((d) => `mcp-param-${d.header.toLowerCase()}`));
+    for (const [k, v] of Object.entries(passThrough)) if (!own.has(k)) h[k] = v;
   }
+  h['mcp-protocol-version'] = version;
+  h['mcp-method'] = msg.method;
+  if (typeof value === 'string') h['mcp-name'] = encodeHeaderValue(value);
+  if (decls) addParamHeaders(h, decls, msg.params?.arguments);
   return h;
+}
+
+/** Most `Mcp-Param-*` headers of one client request the gateway passes on, and their total size in bytes. */
+export const MAX_PASSED_PARAM_HEADERS = 32;
+export const MAX_PASSED_PARAM_BYTES = 8 * 1024;
+const PARAM_PREFIX = 'mcp-param-';
+
+/**
+ * A client request's `Mcp-Param-*` headers (lower-case names) for a 2026-07-28 backend (SEP-2243:
+ * intermediaries MUST forward the ones they do not recognize); bounded: headers past
+ * MAX_PASSED_PARAM_HEADERS or MAX_PASSED_PARAM_BYTES are dropped. Undefined when there are none.
+ */
+export function passedParamHeaders(headers: Headers): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  let n = 0;
+  let bytes = 0;
+  for (const [name, value] of headers) {
+    if (!name.startsWith(PARAM_PREFIX) || name.length === PARAM_PREFIX.length) continue;
+    bytes += name.length + value.length;
+    if (++n > MAX_PASSED_PARAM_HEADERS || bytes > MAX_PASSED_PARAM_BYTES) break;
+    (out ??= {})[name] = value;
+  }
+  return out;
 }
 
 /** One `x-mcp-header` declaration of a tool's input schema (SEP-2243 custom headers). */

@@ -7,7 +7,7 @@
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { modernHeaders, type ParamLookup } from './discover.ts';
-import { SseParser, idOfOverflow, type Overflow } from './framing.ts';
+import { LineSplitter, SseParser, idOfOverflow, type Overflow } from './framing.ts';
 import type { RpcId, RpcMessage, Wire } from './rpc.ts';
 
 /** What an HTTP wire needs. */
@@ -23,9 +23,13 @@ export interface HttpWireOptions {
 
 type Deliver = (m: RpcMessage) => void;
 const ACCEPT_BOTH = 'application/json, text/event-stream';
+/** Newline-delimited JSON media types (application/x-ndjson, application/jsonl, ...). */
+const NDJSON = /^application\/(x-)?(ndjson|jsonl|json-lines|jsonlines)\b/i;
+const lineText = new TextDecoder();
+const NEWLINE = new Uint8Array([10]);
 const RELISTEN_MS = 1000;
 
-/** Reads a response body as SSE (as it streams) or JSON; throws when it ends before `id`'s answer. */
+/** Reads a response body as SSE or NDJSON (as it streams) or JSON; throws when it ends before `id`'s answer. */
 async function consume(res: Response, id: RpcId | undefined, deliver: Deliver, o: HttpWireOptions, open?: Map<RpcId, ReadableStreamDefaultReader>): Promise<void> {
   const type = res.headers.get('content-type') ?? '';
   let answered = id === undefined;
@@ -33,19 +37,18 @@ async function consume(res: Response, id: RpcId | undefined, deliver: Deliver, o
     if (!answered && m.id === id && m.method === undefined) answered = true;
     deliver(m);
   };
-  if (type.startsWith('text/event-stream')) {
-    const parser = new SseParser(
-      o.maxMessageBytes,
-      (e) => {
-        if (e.event === 'message') parseInto(e.data, take, o.log);
-      },
-      (ov) => {
-        const oid = idOfOverflow(ov);
-        const err = tooLarge(o, ov, oid);
-        // Only the call this response belongs to fails here; anything else over the limit is dropped.
-        if (oid !== undefined && oid === id) throw err;
-      },
-    );
+  const overflow = (ov: Overflow) => {
+    const oid = idOfOverflow(ov);
+    const err = tooLarge(o, ov, oid);
+    // Only the call this response belongs to fails here; anything else over the limit is dropped.
+    if (oid !== undefined && oid === id) throw err;
+  };
+  const sse = type.startsWith('text/event-stream');
+  // A long-lived answer (a subscriptions/listen stream) may also come as one JSON message per line.
+  if (sse || NDJSON.test(type)) {
+    const parser = sse
+      ? new SseParser(o.maxMessageBytes, (e) => e.event === 'message' && parseInto(e.data, take, o.log), overflow)
+      : new LineSplitter(o.maxMessageBytes, (line) => line.length > 0 && parseInto(lineText.decode(line), take, o.log), overflow);
     const reader = res.body!.getReader();
     if (id !== undefined) open?.set(id, reader);
     try {
@@ -54,6 +57,8 @@ async function consume(res: Response, id: RpcId | undefined, deliver: Deliver, o
         if (done) break;
         parser.push(value);
       }
+      // The last NDJSON line may lack its newline (an unfinished SSE event is dropped, WHATWG §9.2.6).
+      if (!sse) parser.push(NEWLINE);
     } catch (err) {
       if (err instanceof GatewayError) {
         void reader.cancel().catch(() => {});
@@ -174,13 +179,14 @@ export class StreamableHttpWire implements Wire {
     void this.streams.get(id)?.cancel().catch(() => {});
   }
 
-  send(msg: RpcMessage): void {
+  /** `headers`: a client's Mcp-Param-* headers, sent only with a 2026-07-28 request (SEP-2243). */
+  send(msg: RpcMessage, headers?: Record<string, string>): void {
     if (this.closed) throw new Error('connection closed');
     if (msg.method === 'initialize') {
       this.initMsg = msg;
       this.setSession(undefined, undefined);
     }
-    void this.post(msg, true);
+    void this.post(msg, true, headers);
   }
 
   async close(): Promise<void> {
@@ -216,11 +222,11 @@ export class StreamableHttpWire implements Wire {
     this.onmessage?.(m);
   }
 
-  private async post(msg: RpcMessage, mayRetry: boolean): Promise<void> {
+  private async post(msg: RpcMessage, mayRetry: boolean, passThrough?: Record<string, string>): Promise<void> {
     const id = isRequest(msg) ? msg.id : undefined;
     const session = this.sessionId;
     try {
-      const modern = modernHeaders(msg, this.paramDecls);
+      const modern = modernHeaders(msg, this.paramDecls, passThrough);
       // 2026-07-28 requests carry their own version, method and name headers and no session (SEP-2243).
       const headers = modern ? { ...this.o.headers, accept: ACCEPT_BOTH, 'content-type': 'application/json', ...modern } : this.postHeaders;
       const res = await this.o.fetch(this.url, { method: 'POST', headers, body: JSON.stringify(msg), signal: this.abort.signal });
@@ -228,7 +234,7 @@ export class StreamableHttpWire implements Wire {
       if (res.status === 404 && session && mayRetry && id !== undefined && msg.method !== 'initialize') {
         void res.body?.cancel().catch(() => {});
         await this.reinitialize(session);
-        return this.post(msg, false);
+        return this.post(msg, false, passThrough);
       }
       if (!res.ok) return await this.rejected(res, id);
       if (res.status === 202 || res.status === 204 || id === undefined) {

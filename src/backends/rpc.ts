@@ -26,7 +26,8 @@ export interface RpcMessage {
  */
 export interface Wire {
   start(): Promise<void>;
-  send(msg: RpcMessage): void;
+  /** `headers`: extra HTTP headers of this request (a client's Mcp-Param-*); wires without headers ignore them. */
+  send(msg: RpcMessage, headers?: Record<string, string>): void;
   close(): Promise<void>;
   onmessage?: (msg: RpcMessage) => void;
   /** The request with this id will never get its answer (stream ended, message too large, HTTP error). */
@@ -58,6 +59,8 @@ export interface CallOptions {
   maxTotal?: number;
   signal?: AbortSignal;
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
+  /** Extra HTTP headers for this request (passed to the wire). */
+  headers?: Record<string, string>;
 }
 
 /** One in-flight request; it is its own abort listener so that a call allocates no closures for it. */
@@ -121,7 +124,7 @@ export class RpcPeer {
       p.arm(opts.timeout);
       opts.signal?.addEventListener('abort', p);
       try {
-        this.wire.send({ jsonrpc: '2.0', id, method, params });
+        this.wire.send({ jsonrpc: '2.0', id, method, params }, opts.headers);
       } catch (err) {
         this.failed(id, err as Error);
       }

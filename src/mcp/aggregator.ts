@@ -67,6 +67,12 @@ export interface CallContext {
   era?: 'modern';
   /** The 2025 session's logging/setLevel, sent per request to 2026-07-28 backends (which have no setLevel). */
   logLevel?: string;
+  /**
+   * The client request's `Mcp-Param-*` headers (lower-case names, bounded: `passedParamHeaders()` in
+   * backends/discover.ts), passed on to a 2026-07-28 HTTP backend (SEP-2243: intermediaries MUST forward
+   * the ones they do not recognize); the headers the gateway derives from `x-mcp-header` replace them.
+   */
+  headers?: Record<string, string>;
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -538,7 +544,7 @@ export class Aggregator {
     list.push(ctx);
     this.inflight.set(route.backend, list);
     try {
-      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const) };
+      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const), headers: ctx.headers };
       const result = await backend.request(method, fwd, opts);
       // A 2025 client cannot read input_required: its inputs become requests on its call stream (issue 10).
       if (result.resultType !== 'input_required' || ctx.era === 'modern') return result;

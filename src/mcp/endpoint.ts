@@ -329,7 +329,7 @@ export class McpEndpoint {
     const own = safeLocal(() => this.router.local(String(m.method), m.params as Json | undefined, { grant, session, signal: req.signal }));
     // Server-Timing tells a client (and the benchmark) what the gateway itself spent on an answer from memory.
     if (own !== undefined) return jsonResponse(own instanceof Error ? this.errorBody(m.id, own) : resultBody(m.id, own), performance.now() - started);
-    const ctx = this.context(m, grant, session, req.signal);
+    const ctx = this.context(m, grant, session, req.signal, req.headers);
     return new Promise<Response>((resolve) => {
       let stream: EventStream | undefined;
       const upgrade = (): EventStream => {
@@ -370,10 +370,10 @@ export class McpEndpoint {
     return this.settle(m, ctx);
   }
 
-  private context(m: Json, grant: Grant, session: Session | undefined, signal?: AbortSignal): RequestContext & { abort: AbortController } {
+  private context(m: Json, grant: Grant, session: Session | undefined, signal?: AbortSignal, headers?: Headers): RequestContext & { abort: AbortController } {
     const abort = new AbortController();
     if (signal) signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
-    return { grant, session, clientCapabilities: session?.clientCapabilities ?? this.rememberedCaps.get(grant.key), signal: abort.signal, abort };
+    return { grant, session, clientCapabilities: session?.clientCapabilities ?? this.rememberedCaps.get(grant.key), signal: abort.signal, abort, headers };
   }
 
   /** Runs a request to completion and serializes the JSON-RPC response; never throws. */

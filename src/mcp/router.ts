@@ -4,6 +4,7 @@
  * (`tools/call`, `resources/read`, `prompts/get`, `completion/complete`) through the aggregator, whose
  * backends remap request ids. No SDK Server object and no schema validation on this path.
  */
+import { passedParamHeaders } from '../backends/discover.ts';
 import { RpcError } from '../errors.ts';
 import type { Aggregator, CallContext, Grant } from './aggregator.ts';
 import type { ClientRequests, Emit } from './relay.ts';
@@ -31,6 +32,8 @@ export interface RequestContext {
   signal: AbortSignal;
   /** Writes on this request's stream; absent when the client accepts only JSON. */
   emit?: Emit;
+  /** The HTTP request's headers (its Mcp-Param-* go on to 2026-07-28 backends); absent off HTTP. */
+  headers?: Headers;
 }
 
 export interface RouterOptions {
@@ -122,6 +125,7 @@ export class Router {
       signal: ctx.signal,
       capabilities: ctx.clientCapabilities,
       logLevel: ctx.session?.logLevel,
+      headers: ctx.headers && passedParamHeaders(ctx.headers),
       relay: emit ? (method, p, signal) => this.clientRequests.ask(grantKey, emit, method, p, signal) : undefined,
       progress:
         emit && token !== undefined
