@@ -144,6 +144,20 @@ describe('issue 10, SEP-2243: a client Mcp-Param-* headers reach a 2026-07-28 HT
     expect(call['mcp-session-id']).toBeUndefined();
   });
 
+  test('spec-checklist §2.10: a 2026-07-28 client\'s unknown Mcp-Param-* headers are forwarded too', async () => {
+    await using backend = startModernBackend();
+    await using w = await startWorld({ backends: { p: backendConfig(backend.url) } });
+    await w.up('p');
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+    const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'p_region', 'mcp-param-region': 'eu', 'Mcp-Param-Tenant': 'acme', 'x-not-forwarded': 'no' };
+    const res = await w.post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'p_region', arguments: { region: 'eu' }, _meta: meta } }, headers);
+    expect(JSON.stringify(await res.json())).toContain('region eu');
+    const call = backend.posts.find((h) => h['mcp-method'] === 'tools/call')!;
+    expect(call['mcp-param-tenant']).toBe('acme');
+    expect(call['mcp-param-region']).toBe('eu');
+    expect(call['x-not-forwarded']).toBeUndefined();
+  });
+
   test('passedParamHeaders keeps only mcp-param-* headers, bounded in count and size', () => {
     const many = new Headers({ authorization: 'Bearer x', 'mcp-param-': 'empty name' });
     for (let i = 0; i < MAX_PASSED_PARAM_HEADERS + 8; i++) many.set(`mcp-param-h${String(i).padStart(2, '0')}`, 'v');
