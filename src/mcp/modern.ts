@@ -280,7 +280,11 @@ type Forward = (agg: Aggregator, params: Json, ctx: CallContext) => Promise<Json
 const FORWARD: Record<string, { check(p: Json): string | undefined; run: Forward }> = {
   'tools/call': { check: (p) => (typeof p.name === 'string' ? undefined : 'params.name must be a string'), run: (a, p, c) => a.callTool(p, c) },
   'prompts/get': { check: (p) => (typeof p.name === 'string' ? undefined : 'params.name must be a string'), run: (a, p, c) => a.getPrompt(p, c) },
-  'resources/read': { check: (p) => (typeof p.uri === 'string' ? undefined : 'params.uri must be a string'), run: (a, p, c) => a.readResource(p, c) },
+  'resources/read': {
+    check: (p) => (typeof p.uri === 'string' ? undefined : 'params.uri must be a string'),
+    // SEP-2549: a read carries caching hints; a backend that gives none gets "do not cache" (the gateway cannot know).
+    run: (a, p, c) => a.readResource(p, c).then((r) => (r.resultType === 'input_required' || r.ttlMs !== undefined ? r : { ...r, ttlMs: 0, cacheScope: 'private' })),
+  },
   'completion/complete': {
     check: (p) => (p.ref && typeof p.ref === 'object' && p.argument && typeof p.argument === 'object' ? undefined : 'params.ref and params.argument are required'),
     run: (a, p, c) => a.complete(p, c),

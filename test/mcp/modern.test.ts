@@ -137,12 +137,15 @@ describe('issue 7 item 2: the 2026-07-28 path is mcpgw\'s own', () => {
     expect(messages[messages.length - 1]).toMatchObject({ id: 4, result: { resultType: 'complete' } });
   });
 
-  test('every result carries resultType and the gateway identity; lists leave out the deleted tool execution field', async () => {
+  test('every result carries resultType and the gateway identity, a read its caching hints; lists leave out the deleted tool execution field', async () => {
     await using w = await startWorld({ backends: { l: legacy('l') } });
     await up(w, 'l');
     const call = (await (await w.gw.fetch(request(1, 'tools/call', { name: 'l_echo', arguments: { text: 'hi' } }))).json()) as Json;
     expect((call.result as Json).resultType).toBe('complete');
     expect(((call.result as Json)._meta as Json)['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'mcpgw' });
+    // spec-checklist §2.10: a read carries caching hints too (a 2025 backend gives none: not cached).
+    const read = (await (await w.gw.fetch(request(3, 'resources/read', { uri: 'test+l://static/hello' }))).json()) as Json;
+    expect(read.result).toMatchObject({ ttlMs: 0, cacheScope: 'private', resultType: 'complete' });
     const tools = ((await (await w.gw.fetch(request(2, 'tools/list'))).json()) as { result: { tools: Json[] } }).result.tools;
     expect(tools.length).toBeGreaterThan(0);
     expect(tools.filter((t) => 'execution' in t)).toEqual([]);
