@@ -13,6 +13,8 @@
  *
  * Options: --seconds S (per measurement, default 2.5), --warmup S (default 0.5), --rounds N (default 3),
  *          --sessions N (idle sessions, default 1000), --flood-seconds S (default 5), --only a,b (targets).
+ * --only also picks the other measurements: `extra` (all of them) or any of tools2000, cold, idle, flood; e.g.
+ * `--only cold,idle` measures only cold start and idle/per-session RSS (no load phase).
  */
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -478,13 +480,20 @@ async function main(): Promise<void> {
     for (const s of servers.slice(1)) await stop(s);
 
     const extra: Record<string, unknown> = { rss_under_c32_load: rssUnderLoad };
-    if (!ONLY || ONLY.has('extra')) {
+    const wantedExtra = (name: string) => !ONLY || ONLY.has('extra') || ONLY.has(name);
+    if (wantedExtra('tools2000')) {
       progress('tools/list over 2,000 tools');
       extra.tools_list_2000 = await toolsListAtScale();
+    }
+    if (wantedExtra('cold')) {
       progress('cold start');
       extra.cold_start_to_listening = await coldStart();
+    }
+    if (wantedExtra('idle')) {
       progress(`idle RSS with 3 backends, ${IDLE_SESSIONS} idle sessions`);
       extra.idle = await idleAndSessions();
+    }
+    if (wantedExtra('flood')) {
       progress('log flood with non-reading clients');
       extra.log_flood = await logFlood();
     }
