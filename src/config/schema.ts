@@ -108,7 +108,7 @@ function isPlainObject(v: unknown): v is Loose {
 
 /**
  * An issue found while validating. `stop` says what it stops: 'type' (a value of the wrong kind) stops the
- * checks of every value that contains it, 'all' (a number that is not an integer, an over-long client_id)
+ * checks of every value that contains it, 'all' (a number that is not an integer)
  * also stops the cross-field rules, 'none' (a failed check on a value of the right kind) stops nothing.
  */
 interface RunIssue extends SchemaIssue {
@@ -145,19 +145,39 @@ class Run {
 /** Validates one value at `path`; returns the parsed value (on failure, whatever is left of the input). */
 type Check<T = unknown> = (v: unknown, path: Path, r: Run) => T;
 /** A rule on a string: true when it holds, with the message when it does not. */
-type Rule = [test: (s: string) => boolean, message: string];
+type Rule = [test: (s: string) => boolean, message: string] | LengthRule;
+/**
+ * A bound on `.length` (strings in code points). Unlike the other rules it is checked on any value that has a
+ * length, so a list where a string belongs is reported twice when it is also too short (as zod did).
+ */
+interface LengthRule {
+  min?: number;
+  max?: number;
+}
 
-const notEmpty: Rule = [(s) => s.length >= 1, 'must not be empty'];
+const notEmpty: LengthRule = { min: 1 };
+
+function checkLength(v: unknown, path: Path, r: Run, { min, max }: LengthRule): void {
+  if (v === null || v === undefined || (v as { length?: unknown }).length === undefined) return;
+  const units = (v as { length: number }).length;
+  const unit = typeof v === 'string' ? 'characters' : 'items';
+  const codePoints = () => (typeof v === 'string' ? [...v].length : units);
+  if (min !== undefined && !((typeof v === 'string' && units >= min && units < min * 2 ? codePoints() : units) >= min)) {
+    r.add(path, min === 1 ? 'must not be empty' : `must have at least ${min} ${unit}`, 'none');
+  }
+  if (max !== undefined && !((typeof v === 'string' && units > max ? codePoints() : units) <= max)) r.add(path, `must have at most ${max} ${unit}`, 'none');
+}
 
 /** A string; every rule is checked (a failed rule does not stop the next one). */
 function str(...rules: Rule[]): Check<string> {
   return (v, path, r) => {
-    if (typeof v !== 'string') {
-      r.type(path, 'string', v);
-      return v as string;
+    const isString = typeof v === 'string';
+    if (!isString) r.type(path, 'string', v);
+    for (const rule of rules) {
+      if (!Array.isArray(rule)) checkLength(v, path, r, rule);
+      else if (isString && !rule[0](v)) r.add(path, rule[1], 'none');
     }
-    for (const [test, message] of rules) if (!test(v)) r.add(path, message, 'none');
-    return v;
+    return v as string;
   };
 }
 
@@ -269,10 +289,11 @@ function array<T>(item: Check<T>, opts: { nonEmpty?: boolean } = {}): Check<T[]>
   return (v, path, r) => {
     if (!Array.isArray(v)) {
       r.type(path, 'array', v);
+      if (opts.nonEmpty) checkLength(v, path, r, notEmpty);
       return v as T[];
     }
     const out = v.map((x, i) => item(x, [...path, i], r));
-    if (opts.nonEmpty && v.length === 0) r.add(path, 'must not be empty', 'none');
+    if (opts.nonEmpty) checkLength(v, path, r, notEmpty);
     return out;
   };
 }
@@ -335,14 +356,7 @@ function isIpOrCidr(v: string): boolean {
 }
 
 const client = object({
-  client_id: (v, path, r) => {
-    // A value far over the limit is refused for its length alone.
-    if (typeof v === 'string' && v.length > 200) {
-      r.add(path, 'must have at most 200 characters', 'all');
-      return v;
-    }
-    return str(notEmpty)(v, path, r);
-  },
+  client_id: str(notEmpty, { max: 200 }),
   client_name: omitted(str()),
   redirect_uris: array(str([isRedirectUri, 'must be an absolute URI without a fragment']), { nonEmpty: true }),
   client_secret_hash: omitted(phc(SECRET_HASH_MESSAGE)),
