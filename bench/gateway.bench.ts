@@ -13,6 +13,8 @@
  *
  * Options: --seconds S (per measurement, default 2.5), --warmup S (default 0.5), --rounds N (default 3),
  *          --sessions N (idle sessions, default 1000), --flood-seconds S (default 5), --only a,b (targets).
+ * --only also picks the other measurements: `extra` (all of them) or any of tools2000, cold, idle, flood; e.g.
+ * `--only cold,idle` measures only cold start and idle/per-session RSS (no load phase).
  */
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -21,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { closedLoop, findEchoTool, percentile, Session, type LoadResult } from './client.ts';
-import { CLIENT_CPU, cpuSeconds, findBinary, freePort, HAS_TASKSET, hwmKb, pinSelf, rssKb, sampleRss, SERVER_CPU, spawnServer, stop, stopAll, type Server } from './procs.ts';
+import { anonKb, CLIENT_CPU, cpuSeconds, findBinary, freePort, HAS_TASKSET, hwmKb, pinSelf, rssKb, sampleRss, SERVER_CPU, spawnServer, stop, stopAll, type Server } from './procs.ts';
 
 const ROOT = resolve(import.meta.dir, '..');
 const BUN = realpathSync(process.execPath);
@@ -266,10 +268,14 @@ async function coldStart(): Promise<Record<string, number>> {
   return { runs: times.length, median_ms: Math.round(median(times)), min_ms: Math.round(Math.min(...times)) };
 }
 
-/** Idle RSS with 3 backends, then RSS per idle session at IDLE_SESSIONS sessions. */
+/**
+ * Idle RSS with 3 backends, then RSS per idle session at IDLE_SESSIONS sessions; then a second batch of as many
+ * sessions: the first batch also pays one-time costs (JIT tiers, heap and allocator growth), the second one is
+ * the marginal cost of a session. RssAnon is the RSS without the executable's clean (shared, reclaimable) pages.
+ */
 async function idleAndSessions(): Promise<Record<string, number>> {
   // All sessions come from one token: the per-grant cap (default 100) is raised so that every one stays open.
-  const gw = await startGateway('mcpgw-idle', { a: stdioEcho(), b: stdioEcho(), c: stdioEcho() }, { waitBackends: 3, http: { max_sessions_per_grant: IDLE_SESSIONS + 10 } });
+  const gw = await startGateway('mcpgw-idle', { a: stdioEcho(), b: stdioEcho(), c: stdioEcho() }, { waitBackends: 3, http: { max_sessions_per_grant: 2 * IDLE_SESSIONS + 10 } });
   try {
     const headers = { authorization: `Bearer ${gw.token}` };
     // One session and call first so lazily loaded code paths count as idle, not as per-session cost.
@@ -278,33 +284,45 @@ async function idleAndSessions(): Promise<Record<string, number>> {
     await first.request('tools/call', { name: await findEchoTool(first), arguments: { text: 'x' } });
     await Bun.sleep(1_000);
     const idleKb = rssKb(gw.server.pid);
+    const idleAnonKb = anonKb(gw.server.pid);
     const idleTreeKb = rssKb(gw.server.pid, true);
     const sessions: Session[] = [];
     let failed = 0;
-    let next = 0;
     const end = performance.now() + 60_000;
-    const opener = async () => {
-      while (next < IDLE_SESSIONS && performance.now() < end) {
-        next++;
-        const s = new Session(gw.url, headers);
-        try {
-          await s.open();
-          sessions.push(s);
-        } catch {
-          failed++;
+    const openBatch = async () => {
+      let next = 0;
+      const opener = async () => {
+        while (next < IDLE_SESSIONS && performance.now() < end) {
+          next++;
+          const s = new Session(gw.url, headers);
+          try {
+            await s.open();
+            sessions.push(s);
+          } catch {
+            failed++;
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: 8 }, opener));
+      await Bun.sleep(1_000);
     };
-    await Promise.all(Array.from({ length: 8 }, opener));
-    await Bun.sleep(1_000);
+    await openBatch();
+    const opened = sessions.length;
     const afterKb = rssKb(gw.server.pid);
+    const afterAnonKb = anonKb(gw.server.pid);
+    await openBatch();
+    const secondKb = rssKb(gw.server.pid);
+    const opened2 = sessions.length - opened;
     return {
       idle_rss_mb: mb(idleKb),
+      idle_rss_anon_mb: mb(idleAnonKb),
       idle_rss_with_backends_mb: mb(idleTreeKb),
-      sessions_opened: sessions.length,
+      sessions_opened: opened,
       sessions_failed: failed,
       rss_after_sessions_mb: mb(afterKb),
-      kb_per_session: sessions.length ? r2((afterKb - idleKb) / sessions.length) : NaN,
+      kb_per_session: opened ? r2((afterKb - idleKb) / opened) : NaN,
+      anon_kb_per_session: opened ? r2((afterAnonKb - idleAnonKb) / opened) : NaN,
+      kb_per_session_second_batch: opened2 ? r2((secondKb - afterKb) / opened2) : NaN,
     };
   } finally {
     await stop(gw.server);
@@ -478,13 +496,20 @@ async function main(): Promise<void> {
     for (const s of servers.slice(1)) await stop(s);
 
     const extra: Record<string, unknown> = { rss_under_c32_load: rssUnderLoad };
-    if (!ONLY || ONLY.has('extra')) {
+    const wantedExtra = (name: string) => !ONLY || ONLY.has('extra') || ONLY.has(name);
+    if (wantedExtra('tools2000')) {
       progress('tools/list over 2,000 tools');
       extra.tools_list_2000 = await toolsListAtScale();
+    }
+    if (wantedExtra('cold')) {
       progress('cold start');
       extra.cold_start_to_listening = await coldStart();
+    }
+    if (wantedExtra('idle')) {
       progress(`idle RSS with 3 backends, ${IDLE_SESSIONS} idle sessions`);
       extra.idle = await idleAndSessions();
+    }
+    if (wantedExtra('flood')) {
       progress('log flood with non-reading clients');
       extra.log_flood = await logFlood();
     }

@@ -186,7 +186,7 @@ export function tree(pid: number): number[] {
   return out;
 }
 
-function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): number {
+function statusKb(pid: number, key: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   try {
     const m = new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
@@ -198,6 +198,11 @@ function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): number {
 /** RSS in KiB of the process (and its descendants when `withChildren`). */
 export function rssKb(pid: number, withChildren = false): number {
   return (withChildren ? tree(pid) : [pid]).reduce((sum, p) => sum + statusKb(p, 'VmRSS'), 0);
+}
+
+/** The anonymous part of the RSS (RssAnon) in KiB: heap and allocator memory, without the executable's clean file pages. */
+export function anonKb(pid: number): number {
+  return statusKb(pid, 'RssAnon');
 }
 
 /** Peak RSS (VmHWM) in KiB of the process (summed over its descendants when `withChildren`). */

@@ -19,6 +19,9 @@ const result = await Bun.build({
   minify: true,
   bytecode: true,
   format: 'esm',
+  // Code splitting: a dynamically imported module (the other commands for `serve`, the TUI, the 2026 SDK handler)
+  // lands in a chunk of its own that is read only when imported; serve's idle RSS drops by ~2.5 MB (issue 7).
+  splitting: true,
   sourcemap: 'none',
   define: { MCPGW_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' },
   plugins: [stubDevtools],

@@ -1,8 +1,11 @@
 #!/usr/bin/env bun
 /** @module Entry point for `bun build --compile`; the only file that calls process.exit. */
-import { runCli } from './program.ts';
 
 // No top-level await: the binary is compiled to bytecode, which needs a CommonJS-compatible entry.
-void runCli(process.argv.slice(2)).then((code) => {
+// `serve` loads only the serve command (issue 7): the binary is built with code splitting, so the chunks of the
+// other commands (ink, react, yaml editing, …) are never read into memory by a running gateway.
+const argv = process.argv.slice(2);
+const run = argv[0] === 'serve' ? import('./cli-root.ts').then((m) => m.runServe(argv)) : import('./program.ts').then((m) => m.runCli(argv));
+void run.then((code) => {
   if (code !== undefined) process.exit(code);
 });

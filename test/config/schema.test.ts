@@ -112,4 +112,21 @@ describe('validateConfig: defaults', () => {
     const result = validateConfig({ auth: { clients: [client, client] } }, CTX);
     expect(!result.ok && result.issues).toEqual([{ path: ['auth', 'clients', 1, 'client_id'], message: 'duplicate client_id', at: 'value' }]);
   });
+
+  // Issue 7: the validator is hand-written now (zod was too costly at start-up); these pin what zod reported.
+  test('issue 7: lengths count code points, a list where a string belongs is also too short, and every problem is reported', () => {
+    const emoji = '\u{1F600}';
+    const client = (client_id: unknown) => ({ client_id, redirect_uris: ['http://127.0.0.1/cb'] });
+    expect(validateConfig({ auth: { clients: [client(emoji.repeat(200))] } }, CTX).ok).toBe(true);
+    const issues = (input: Record<string, unknown>) => {
+      const r = validateConfig(input, CTX);
+      return r.ok ? [] : r.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(issues({ auth: { clients: [client(emoji.repeat(201))] } })).toEqual(['auth.clients.0.client_id: must have at most 200 characters']);
+    expect(issues({ data_dir: [] })).toEqual(['data_dir: must be a string, got a list', 'data_dir: must not be empty']);
+    expect(issues({ auth: { clients: [{ client_id: 'a', redirect_uris: '' }] } })).toEqual(['auth.clients.0.redirect_uris: must be a list, got a string', 'auth.clients.0.redirect_uris: must not be empty']);
+    // A failed check (not a wrong type) leaves the cross-field rules running; a non-integer stops them.
+    expect(issues({ listen: '0.0.0.0:80', auth: { clients: [client('x'.repeat(201))] } })).toEqual(['auth.clients.0.client_id: must have at most 200 characters', 'public_url: must be set to an https URL when listen is not a loopback address']);
+    expect(issues({ listen: '0.0.0.0:80', http: { max_sessions: 1.5 } })).toEqual(['http.max_sessions: must be an integer, got a number']);
+  });
 });

@@ -3,7 +3,8 @@
  * src/ never imports cmd/, only tui/ (and cmd/) import ink, and `serve` loads neither ink nor react.
  */
 import { describe, expect, test } from 'bun:test';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT } from '../helpers/gateway-process.ts';
 
@@ -62,6 +63,33 @@ describe('module structure', () => {
     const proc = Bun.spawnSync([process.execPath, '-e', script], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     expect(proc.exitCode).toBe(0);
     expect(JSON.parse(proc.stdout.toString().trim().split('\n').pop()!)).toEqual([]);
+  });
+
+  // The binary is built with code splitting: what `serve` never imports stays in chunks that are never read.
+  test('issue 7: `mcpgw serve` evaluates only the serve command: no other command, no ink/react, no SDK, no zod, no YAML editing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpgw-imports-'));
+    try {
+      const preload = join(dir, 'preload.ts');
+      writeFileSync(preload, `process.on('exit', () => console.error('LOADED ' + JSON.stringify(Object.keys(require.cache))));`);
+      // A missing config ends serve right after its modules are evaluated (exit 2), before anything is started.
+      const proc = Bun.spawnSync([process.execPath, '--preload', preload, join(ROOT, 'cmd/mcpgw.ts'), 'serve', '--config', join(dir, 'missing.yaml')], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+      expect(proc.exitCode).toBe(2);
+      const line = proc.stderr.toString().split('\n').find((l) => l.startsWith('LOADED '));
+      const loaded = (JSON.parse(line!.slice('LOADED '.length)) as string[]).filter((k) => k !== preload);
+      const ours = loaded.filter((k) => !k.includes('/node_modules/')).map((k) => relative(ROOT, k));
+      expect(ours.filter((f) => f.startsWith('cmd/')).sort()).toEqual(['cmd/cli-root.ts', 'cmd/config.ts', 'cmd/io.ts', 'cmd/mcpgw.ts', 'cmd/serve.ts']);
+      expect(ours.filter((f) => f.startsWith('src/tui/') || f === 'src/config/edit.ts' || f === 'src/config/import.ts' || f === 'src/mcp/modern.ts' || f === 'src/mcp/server.ts')).toEqual([]);
+      // zod cost ~50 ms of CPU and ~4 MB at start-up; the config validator is hand-written (src/config/schema.ts).
+      expect(loaded.filter((k) => /node_modules\/(ink|react|@modelcontextprotocol|zod)\//.test(k))).toEqual([]);
+      // and serve did load the gateway (the check above is not vacuous)
+      expect(ours).toContain('src/gateway.ts');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('issue 7: the binary is built with code splitting, so lazily imported modules are not read at start', () => {
+    expect(readFileSync(join(ROOT, 'cmd/build.ts'), 'utf8')).toMatch(/^\s*splitting: true,/m);
   });
 });
 
