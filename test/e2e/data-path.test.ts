@@ -100,6 +100,32 @@ describe('data path through the binary (issue 7)', () => {
     }
   }, 30_000);
 
+  test('fault 3, 2026-07-28: a revocation by the CLI ends the grant\'s open subscriptions/listen stream within a second', async () => {
+    const hash = await passwordHash();
+    await using gw = await startGatewayProcess((d) => ({ ...baseConfig(d, {}), auth: { mode: 'oauth', password_hash: hash } }));
+    const db = openStore(join(gw.dir, 'state', 'mcpgw.db'));
+    try {
+      const { token, grantId } = createPersonalToken(db, { name: 'e2e', backends: null, resource: gw.mcpUrl, now: Date.now(), random: (n) => crypto.getRandomValues(new Uint8Array(n)) });
+      const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+      const headers = { authorization: `Bearer ${token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' };
+      const stream = await post(gw.mcpUrl, { jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta } }, headers);
+      expect(stream.headers.get('content-type')).toBe('text/event-stream');
+      const reader = stream.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      expect(first).toContain('notifications/subscriptions/acknowledged');
+      const ended = (async () => {
+        while (!(await reader.read()).done);
+        return Date.now();
+      })();
+      const revokedAt = Date.now();
+      revokeGrant(db, grantId, revokedAt, 'e2e');
+      const at = await Promise.race([ended, Bun.sleep(3000).then(() => Infinity)]);
+      expect(at - revokedAt).toBeLessThan(1000);
+    } finally {
+      db.close();
+    }
+  }, 30_000);
+
   test('fault 10: a body over the limit with Content-Length gets 413 every time, never a reset', async () => {
     await using gw = await startGatewayProcess((d) => baseConfig(d, {}, { http: { max_body_bytes: 1 * MB } }));
     for (const size of [5 * MB, 12 * MB, 5 * MB, 2 * MB]) {
