@@ -118,6 +118,7 @@ export class StdioWire implements Wire {
       this.log.warn('backend wrote a line that is not JSON', { line: decoder.decode(bytes.subarray(0, 200)) });
       return;
     }
+    if (msg.method === undefined && this.outstanding > 0) this.outstanding--;
     this.onmessage?.(msg);
   }
 
@@ -154,12 +155,20 @@ export class StdioWire implements Wire {
     if (this.queued > this.limits.maxMessageBytes) throw new Error(`backend is not reading its stdin (${this.queued} bytes queued)`);
     const line = JSON.stringify(msg) + '\n';
     this.queued += line.length;
-    // Messages sent in the same tick go out in one write (many concurrent calls cost one syscall, not one each).
-    if (this.batch === '') queueMicrotask(this.flush);
+    // Messages sent in the same turn of the event loop go out in one write (many concurrent calls cost one
+    // syscall, not one each): with other requests in flight the flush waits until the turn's callbacks and
+    // their promise chains have settled; a lone request goes out at the end of its own microtask run.
+    if (this.batch === '') {
+      if (this.outstanding > 0) setImmediate(this.flush);
+      else queueMicrotask(this.flush);
+    }
     this.batch += line;
+    if (msg.method !== undefined && msg.id !== undefined && msg.id !== null) this.outstanding++;
   }
 
   private batch = '';
+  /** Requests written and not answered yet (approximate: a request never answered keeps counting). */
+  private outstanding = 0;
   private readonly flush = (): void => {
     const text = this.batch;
     this.batch = '';
