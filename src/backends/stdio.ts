@@ -9,7 +9,7 @@ import type { SpawnFn } from '../deps.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { LineSplitter, idOfOverflow, type Overflow } from './framing.ts';
-import type { RpcId, RpcMessage, Wire } from './rpc.ts';
+import { receivedAs, type RpcId, type RpcMessage, type Wire } from './rpc.ts';
 
 /** How to start a stdio backend. */
 export interface StdioParams {
@@ -112,13 +112,15 @@ export class StdioWire implements Wire {
   private line(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     let msg: RpcMessage;
+    const text = decoder.decode(bytes);
     try {
-      msg = JSON.parse(decoder.decode(bytes)) as RpcMessage;
+      msg = JSON.parse(text) as RpcMessage;
     } catch {
       this.log.warn('backend wrote a line that is not JSON', { line: decoder.decode(bytes.subarray(0, 200)) });
       return;
     }
     if (msg.method === undefined && this.outstanding > 0) this.outstanding--;
+    if (msg !== null && typeof msg === 'object') receivedAs(msg, text);
     this.onmessage?.(msg);
   }
 

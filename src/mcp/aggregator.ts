@@ -381,7 +381,10 @@ export class Aggregator {
       outcome = result.isError ? 'error' : 'ok';
       error = result.isError ? toolErrorText(result) : undefined;
       const tag = tagOf(this.view, route.backend);
-      return tag && Array.isArray(result.content) ? { ...result, content: exposeContentUris(result.content, tag) } : result;
+      if (!tag || !Array.isArray(result.content)) return result;
+      // The backend's result object itself when no URI changed: its text can then be forwarded as it came.
+      const content = exposeContentUris(result.content, tag);
+      return content === result.content ? result : { ...result, content };
     } catch (err) {
       error = errorMessage(err);
       if (err instanceof GatewayError) return { content: [{ type: 'text', text: `mcpgw: ${err.message}` }], isError: true };
@@ -515,6 +518,8 @@ export class Aggregator {
     const backend = this.pool.get(route.backend);
     if (!backend) throw new GatewayError('backend_unavailable', `backend '${route.backend}' is not configured`);
     if (backend.state !== 'up') throw unavailable(backend, this.deps.clock.now());
+    // Most calls carry no _meta: their params go on as they are (the caller made them a fresh object).
+    if (params._meta === undefined && backend.protocolVersion !== MODERN_VERSION) return this.send(backend, route, method, params, ctx, undefined);
     const { _meta, ...rest } = params as { _meta?: Json };
     const { progressToken, ...meta } = _meta ?? {};
     // A 2026-07-28 backend learns the calling client's capabilities per request (issue 10 item 2).
@@ -523,6 +528,10 @@ export class Aggregator {
       if (ctx.logLevel && meta[LOG_LEVEL_META] === undefined) meta[LOG_LEVEL_META] = ctx.logLevel;
     }
     const fwd: Json = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+    return this.send(backend, route, method, fwd, ctx, progressToken);
+  }
+
+  private async send(backend: Backend, route: Route, method: string, fwd: Json, ctx: CallContext, progressToken: unknown): Promise<Json> {
     const list = this.inflight.get(route.backend) ?? [];
     list.push(ctx);
     this.inflight.set(route.backend, list);

@@ -7,6 +7,7 @@
  */
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
+import { resultText } from '../backends/rpc.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Aggregator, Grant } from './aggregator.ts';
 import { ClientRequests, type Emit } from './relay.ts';
@@ -543,7 +544,13 @@ class Call implements RequestContext {
 
 function resultBody(id: unknown, result: Json | RawResult): string {
   const idText = JSON.stringify(id);
-  return result instanceof RawResult ? `{"jsonrpc":"2.0","id":${idText},"result":${result.json}}` : `{"jsonrpc":"2.0","id":${idText},"result":${JSON.stringify(result)}}`;
+  if (result instanceof RawResult) return `{"jsonrpc":"2.0","id":${idText},"result":${result.json}}`;
+  // A backend's result forwarded unchanged goes out in the very text it came in (no re-serializing). The
+  // envelope's own members come after it: should the backend's text smuggle top-level members in (duplicate
+  // keys), a JSON parser keeps the last ones, which are the gateway's jsonrpc and the client's id.
+  const raw = resultText(result);
+  if (raw !== undefined) return `{"result":${raw},"jsonrpc":"2.0","id":${idText}}`;
+  return `{"jsonrpc":"2.0","id":${idText},"result":${JSON.stringify(result)}}`;
 }
 
 function jsonBody(body: string): Response {
