@@ -391,7 +391,7 @@ export class Aggregator {
       throw err;
     } finally {
       const { grant } = ctx;
-      const rec: CallRecord = { time: new Date(started).toISOString(), tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome, client_id: grant.clientId, client_name: grant.clientName, grant_id: grant.grantId, error };
+      const rec: Omit<CallRecord, 'time'> = { tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome, client_id: grant.clientId, client_name: grant.clientName, grant_id: grant.grantId, error };
       this.calls.record(rec, started, params.arguments, result);
     }
   }
