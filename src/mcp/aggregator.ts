@@ -513,8 +513,11 @@ export class Aggregator {
     }
   }
 
-  /** Sends one request to the owning backend with progress relay, cancellation and in-flight tracking. */
-  private async forward(route: Route, method: string, params: Json, ctx: CallContext): Promise<Json> {
+  /**
+   * Sends one request to the owning backend with progress relay, cancellation and in-flight tracking. Throws
+   * at once for a backend that is not there (callers await it inside their try).
+   */
+  private forward(route: Route, method: string, params: Json, ctx: CallContext): Promise<Json> {
     const backend = this.pool.get(route.backend);
     if (!backend) throw new GatewayError('backend_unavailable', `backend '${route.backend}' is not configured`);
     if (backend.state !== 'up') throw unavailable(backend, this.deps.clock.now());

@@ -74,10 +74,11 @@ export class Router {
     }
   }
 
-  /** Answers any request but initialize; throws an RpcError (or GatewayError) for the error mapper. */
-  async request(method: string, params: Json | undefined, ctx: RequestContext): Promise<Json | RawResult> {
-    const own = this.local(method, params, ctx);
-    if (own) return own;
+  /**
+   * Answers any request but initialize; throws (or rejects with) an RpcError or GatewayError for the error
+   * mapper. Not an async function: a forwarded call's promise is handed back as it is (no extra promise per call).
+   */
+  request(method: string, params: Json | undefined, ctx: RequestContext): Promise<Json | RawResult> | Json | RawResult {
     const p = params ?? {};
     switch (method) {
       case 'tools/call':
@@ -88,6 +89,14 @@ export class Router {
         return this.agg.getPrompt(p, this.callContext(p, ctx));
       case 'completion/complete':
         return this.agg.complete(p, this.callContext(p, ctx));
+      default:
+        return this.local(method, params, ctx) ?? this.session(method, p, ctx);
+    }
+  }
+
+  /** The requests that change the session: log level and resource subscriptions. */
+  private async session(method: string, p: Json, ctx: RequestContext): Promise<Json> {
+    switch (method) {
       case 'logging/setLevel':
         await this.agg.setLevel(String(p.level ?? 'info'), ctx.session);
         return {};
