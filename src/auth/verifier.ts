@@ -32,8 +32,10 @@ export interface BearerVerifier {
   accessTokenRevoked(jti: string): void;
   /** Subscribes to revoked grants (in-process or noticed in the database); returns the unsubscribe function. */
   onRevoked(listener: RevokedListener): () => void;
-  /** Writes pending last-used times now. */
+  /** Writes pending last-used times now, and forgets cached tokens whose time is up. */
   flush(): void;
+  /** Tokens held in the cache now. */
+  readonly cachedTokens: number;
   close(): void;
 }
 
@@ -111,6 +113,9 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
     }
   };
   const flush = () => {
+    // Tokens are cached as they are: one not presented again is not kept past its time.
+    const now = ctx.clock.now();
+    dropWhere((e) => now - e.cachedAt >= ttl || now >= e.validUntil);
     if (pendingUse.size === 0) return;
     const uses = new Map(pendingUse);
     pendingUse.clear();
@@ -162,6 +167,9 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
       return () => void listeners.delete(listener);
     },
     flush,
+    get cachedTokens() {
+      return cache.size;
+    },
     close() {
       clearInterval(pollTimer);
       clearInterval(flushTimer);
