@@ -130,6 +130,7 @@ export class StdioWire implements Wire {
     const limit = this.limits.maxMessageBytes;
     this.log.warn('backend message over the size limit, discarded', { bytes: o.bytes, limit, id });
     if (id === undefined) return;
+    if (this.outstanding > 0) this.outstanding--;
     const message = `backend '${this.limits.backend}' sent a message of ${o.bytes} bytes, over the limit of ${limit} bytes (max_message_bytes)`;
     this.onfail?.(id, new GatewayError('backend_message_too_large', message, { detail: { backend: this.limits.backend, bytes: o.bytes, limit } }));
   }
@@ -169,8 +170,13 @@ export class StdioWire implements Wire {
   }
 
   private batch = '';
-  /** Requests written and not answered yet (approximate: a request never answered keeps counting). */
+  /** Requests written and not answered, given up on or discarded yet (it only chooses when writes go out). */
   private outstanding = 0;
+
+  /** The peer gave up on a request (cancelled, timed out): its answer is no longer awaited. */
+  abandon(_id: RpcId): void {
+    if (this.outstanding > 0) this.outstanding--;
+  }
   private readonly flush = (): void => {
     const text = this.batch;
     this.batch = '';
@@ -203,6 +209,7 @@ export class StdioWire implements Wire {
 
   private finish(err?: Error): void {
     this.closed = true;
+    this.outstanding = 0;
     this.lines.reset();
     this.stderr.flush();
     const cb = this.onclose;

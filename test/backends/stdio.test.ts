@@ -23,7 +23,7 @@ process.stdin.on('data', (c) => {
   while ((nl = buf.indexOf('\\n')) >= 0) {
     const m = JSON.parse(buf.slice(0, nl));
     buf = buf.slice(nl + 1);
-    if (m.id !== undefined) process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { n: m.params.n } }) + '\\n');
+    if (m.id !== undefined && m.method !== 'silent') process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { n: m.params.n } }) + '\\n');
   }
 });`;
 
@@ -61,6 +61,17 @@ test('issue 7 speed: requests sent across one turn of the event loop share one w
     expect(writes.reduce((a, b) => a + b, 0)).toBe(41);
     // The first of the 40 finds nothing in flight and goes at once; the rest wait for the end of the turn.
     expect(writes.length).toBeLessThanOrEqual(3);
+    // A request never answered but given up on (cancelled, timed out) no longer counts as in flight: the next
+    // lone request is written within its own microtask run, before any other event-loop work.
+    wire.send({ jsonrpc: '2.0', id: 100, method: 'silent', params: { n: 0 } });
+    await new Promise((r) => setTimeout(r, 20));
+    wire.abandon(100);
+    const before = writes.length;
+    wire.send({ jsonrpc: '2.0', id: 42, method: 'm', params: { n: 42 } });
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(writes.length).toBe(before + 1);
+    await until(42);
+    expect(answers.get(42)).toEqual({ n: 42 });
   } finally {
     await wire.close();
   }
