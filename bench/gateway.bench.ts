@@ -178,6 +178,8 @@ interface Cell {
   requests: number;
   peakRssMb: number;
   cpuUsPerReq: number;
+  /** CPU of the front process alone (mcpgw without its stdio backend), µs per request. */
+  selfCpuUsPerReq: number;
   firstError?: string;
 }
 
@@ -189,44 +191,48 @@ const mb = (kb: number) => +(kb / 1024).toFixed(1);
 const r2 = (x: number) => +x.toFixed(2);
 const r3 = (x: number) => +x.toFixed(3);
 
-async function measure(target: Target, concurrency: number): Promise<{ load: LoadResult; cpu: number; peakKb: number }> {
+async function measure(target: Target, concurrency: number): Promise<{ load: LoadResult; cpu: number; selfCpu: number; peakKb: number }> {
   const session = target.session!;
   const call = () => session.request('tools/call', { name: target.tool!, arguments: { text: 'hello' } });
   if (WARMUP_MS > 0) await closedLoop(call, concurrency, WARMUP_MS);
   const sampler = sampleRss(target.server.pid, target.tree, 100);
   const cpu0 = cpuSeconds(target.server.pid, target.tree);
+  const self0 = cpuSeconds(target.server.pid);
   const load = await closedLoop(call, concurrency, MEASURE_MS);
   const cpu = cpuSeconds(target.server.pid, target.tree) - cpu0;
-  return { load, cpu, peakKb: sampler.stop() };
+  const selfCpu = cpuSeconds(target.server.pid) - self0;
+  return { load, cpu, selfCpu, peakKb: sampler.stop() };
 }
 
 async function loadPhase(targets: Target[]): Promise<Cell[]> {
-  const cells = new Map<string, Cell & { latencies: number[]; cpu: number }>();
+  const cells = new Map<string, Cell & { latencies: number[]; cpu: number; selfCpu: number }>();
   for (let round = 0; round < ROUNDS; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const concurrency of CONCURRENCIES) {
       for (const target of order) {
         const key = `${target.name}@${concurrency}`;
-        const cell = cells.get(key) ?? { target: target.name, concurrency, rounds: [], rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, peakRssMb: 0, cpuUsPerReq: 0, latencies: [], cpu: 0 };
+        const cell = cells.get(key) ?? { target: target.name, concurrency, rounds: [], rps: 0, p50: 0, p99: 0, errors: 0, requests: 0, peakRssMb: 0, cpuUsPerReq: 0, selfCpuUsPerReq: 0, latencies: [], cpu: 0, selfCpu: 0 };
         cells.set(key, cell);
-        const { load, cpu, peakKb } = await measure(target, concurrency);
+        const { load, cpu, selfCpu, peakKb } = await measure(target, concurrency);
         cell.rounds.push({ rps: Math.round(load.requests / load.seconds), requests: load.requests, errors: load.errors, seconds: r2(load.seconds) });
         for (const l of load.latenciesMs) cell.latencies.push(l);
         cell.errors += load.errors;
         cell.requests += load.requests;
         cell.cpu += cpu;
+        cell.selfCpu += selfCpu;
         cell.peakRssMb = Math.max(cell.peakRssMb, mb(peakKb));
         cell.firstError ??= load.firstError;
         progress(`round ${round + 1}/${ROUNDS} C=${concurrency} ${target.name}: ${Math.round(load.requests / load.seconds)} req/s, p50 ${percentile(load.latenciesMs, 50).toFixed(2)} ms${load.errors ? `, ${load.errors} errors (${load.firstError})` : ''}`);
       }
     }
   }
-  return [...cells.values()].map(({ latencies, cpu, ...c }) => ({
+  return [...cells.values()].map(({ latencies, cpu, selfCpu, ...c }) => ({
     ...c,
     rps: Math.round(median(c.rounds.map((r) => r.rps))),
     p50: r2(percentile(latencies, 50)),
     p99: r2(percentile(latencies, 99)),
     cpuUsPerReq: c.requests ? Math.round((cpu / c.requests) * 1e6) : NaN,
+    selfCpuUsPerReq: c.requests ? Math.round((selfCpu / c.requests) * 1e6) : NaN,
   }));
 }
 
@@ -410,13 +416,13 @@ function report(cells: Cell[], extra: Record<string, unknown>): string {
   for (const c of CONCURRENCIES) {
     out.push(`### tools/call echo, concurrency ${c}`);
     out.push('');
-    out.push('| target | req/s | p50 ms | p99 ms | errors | peak RSS MB | CPU µs/req | thr x direct | p50 x direct | thr x floor | p50 x floor |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('| target | req/s | p50 ms | p99 ms | errors | peak RSS MB | CPU µs/req | front CPU µs/req | thr x direct | p50 x direct | thr x floor | p50 x floor |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const direct = get('direct', c);
     const floor = get('passthrough', c);
     for (const cell of cells.filter((x) => x.concurrency === c)) {
       out.push(
-        `| ${cell.target} | ${cell.rps} | ${cell.p50} | ${cell.p99} | ${cell.errors} | ${cell.peakRssMb} | ${cell.cpuUsPerReq} | ${fmtRatio(direct ? direct.rps / cell.rps : NaN)} | ${fmtRatio(direct ? cell.p50 / direct.p50 : NaN)} | ${fmtRatio(floor ? floor.rps / cell.rps : NaN)} | ${fmtRatio(floor ? cell.p50 / floor.p50 : NaN)} |`,
+        `| ${cell.target} | ${cell.rps} | ${cell.p50} | ${cell.p99} | ${cell.errors} | ${cell.peakRssMb} | ${cell.cpuUsPerReq} | ${cell.selfCpuUsPerReq} | ${fmtRatio(direct ? direct.rps / cell.rps : NaN)} | ${fmtRatio(direct ? cell.p50 / direct.p50 : NaN)} | ${fmtRatio(floor ? floor.rps / cell.rps : NaN)} | ${fmtRatio(floor ? cell.p50 / floor.p50 : NaN)} |`,
       );
     }
     out.push('');
@@ -435,7 +441,7 @@ function report(cells: Cell[], extra: Record<string, unknown>): string {
     for (const n of notes) out.push(`- ${n}`);
     out.push('');
   }
-  out.push('Peak RSS is sampled every 100 ms: direct = the backend; passthrough = the proxy; mcpgw-http = mcpgw and its children (none: the backend is shared); mcpgw-stdio and peers = the front process plus its stdio backend. CPU µs/req counts the same processes.');
+  out.push('Peak RSS is sampled every 100 ms: direct = the backend; passthrough = the proxy; mcpgw-http = mcpgw and its children (none: the backend is shared); mcpgw-stdio and peers = the front process plus its stdio backend. CPU µs/req counts the same processes; front CPU µs/req counts the front process alone (mcpgw without its stdio backend).');
   return out.join('\n');
 }
 

@@ -92,7 +92,7 @@ async function listen(config: Config, deps: Deps, version: string, problems: () 
       idleTimeout: 255,
       // The endpoint answers an over-long Content-Length with 413 itself; this only bounds what Bun buffers.
       maxRequestBodySize: Math.max(64 * 1024 * 1024, config.http.max_body_bytes * 4),
-      fetch: (req, srv) => (gateway ? gateway.fetch(req, srv.requestIP(req)?.address ?? '') : Response.json({ error: 'temporarily_unavailable' }, { status: 503, headers: { 'retry-after': '1' } })),
+      fetch: (req, srv) => (gateway ? gateway.fetch(req, () => srv.requestIP(req)?.address ?? '') : Response.json({ error: 'temporarily_unavailable' }, { status: 503, headers: { 'retry-after': '1' } })),
     });
   } catch (err) {
     db.close();

@@ -8,6 +8,7 @@ import { isLoopbackHost, parseListen, type BackendConfig, type Config } from './
 import type { Deps } from './deps.ts';
 import { Aggregator, type BackendSpec, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
+import type { PeerAddress } from './http/peer.ts';
 import { createRoutes, type Authenticator, type GatewaySnapshot } from './http/routes.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { join } from 'node:path';
@@ -19,8 +20,8 @@ export type { GatewaySnapshot } from './http/routes.ts';
 
 /** A running gateway without a socket. */
 export interface Gateway {
-  /** Serves one HTTP request; `clientIp` is the TCP peer (for sign-in throttling). */
-  fetch(req: Request, clientIp?: string): Promise<Response>;
+  /** Serves one HTTP request; `clientIp` is the TCP peer (for sign-in throttling), or a function that reads it when needed. */
+  fetch(req: Request, clientIp?: PeerAddress): Promise<Response>;
   publicUrl: string;
   aggregator: Aggregator;
   endpoint: McpEndpoint;
@@ -95,8 +96,17 @@ export const noAuth: Authenticator = {
   authenticate: async () => ({ ok: true, grant: ALL }),
 };
 
-/** The caller's grant as the MCP layer sees it; sessions are bound to `key`. */
+/** Grants already built, by the principal the bearer check's cache hands out again for every request. */
+const grants = new WeakMap<Principal, Grant>();
+
+/** The caller's grant as the MCP layer sees it; sessions are bound to `key`. Built once per cached principal. */
 export function grantOf(p: Principal): Grant {
+  let g = grants.get(p);
+  if (!g) grants.set(p, (g = makeGrant(p)));
+  return g;
+}
+
+function makeGrant(p: Principal): Grant {
   return { key: `${p.kind}:${p.subject}:${p.clientId}:${p.grantId}`, clientId: p.clientId, clientName: p.clientName, grantId: p.grantId, kind: p.kind, backends: p.backends };
 }
 

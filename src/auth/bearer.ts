@@ -69,7 +69,8 @@ export function unauthorizedResponse(e: Endpoints, error?: { code: string; descr
 
 /** Refuses a token in the query string (spec-checklist [1.1]); undefined when the request may go on. */
 export function refuseQueryToken(req: Request, e: Endpoints): AuthResult | undefined {
-  if (!new URL(req.url).searchParams.has('access_token')) return undefined;
+  // Most requests have no query at all: no URL object is built for them (this runs for every MCP request).
+  if (!req.url.includes('?') || !new URL(req.url).searchParams.has('access_token')) return undefined;
   return { ok: false, response: unauthorizedResponse(e, { code: 'invalid_request', description: 'access tokens are not accepted in the query string' }, 400) };
 }
 

@@ -2,7 +2,6 @@
 import { OAuthError } from '../oauth/errors.ts';
 import { dataVersion } from '../store/db.ts';
 import { revokedGrantIds, touchGrants } from '../store/grants.ts';
-import { sha256Hex } from '../store/secrets.ts';
 import { revokedAccessTokenIds } from '../store/tokens.ts';
 import { checkBearerToken, invalidTokenResult, parseAuthorization, refuseQueryToken, unauthorizedResponse, type AuthResult, type BearerContext, type CheckedToken } from './bearer.ts';
 
@@ -33,8 +32,10 @@ export interface BearerVerifier {
   accessTokenRevoked(jti: string): void;
   /** Subscribes to revoked grants (in-process or noticed in the database); returns the unsubscribe function. */
   onRevoked(listener: RevokedListener): () => void;
-  /** Writes pending last-used times now. */
+  /** Writes pending last-used times now, and forgets cached tokens whose time is up. */
   flush(): void;
+  /** Tokens held in the cache now. */
+  readonly cachedTokens: number;
   close(): void;
 }
 
@@ -47,6 +48,11 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
   const ttl = opts.cacheTtl ?? 5000;
   const maxEntries = opts.maxEntries ?? 10_000;
   const maxWatched = opts.maxWatched ?? 10_000;
+  /**
+   * Verified tokens by the token string itself: a lookup costs no hash (the map lives in memory only, like the
+   * request that carried the token; nothing of it is written anywhere). Bounded, aged out after `ttl`, and
+   * dropped at once when its grant or access token is revoked.
+   */
   const cache = new Map<string, Entry>();
   /** Grant id -> true, in order of last successful use: what a revocation elsewhere is looked for in. */
   const watched = new Map<string, true>();
@@ -107,6 +113,9 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
     }
   };
   const flush = () => {
+    // Tokens are cached as they are: one not presented again is not kept past its time.
+    const now = ctx.clock.now();
+    dropWhere((e) => now - e.cachedAt >= ttl || now >= e.validUntil);
     if (pendingUse.size === 0) return;
     const uses = new Map(pendingUse);
     pendingUse.clear();
@@ -129,7 +138,7 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
       const cred = parseAuthorization(req.headers.get('authorization'));
       if (cred.kind === 'none') return { ok: false, response: unauthorizedResponse(ctx.endpoints) };
       if (cred.kind === 'malformed') return invalidTokenResult(new OAuthError('invalid_token', 'malformed bearer token', 401), ctx);
-      const key = sha256Hex(cred.token);
+      const key = cred.token;
       const now = ctx.clock.now();
       const hit = cache.get(key);
       if (hit && now - hit.cachedAt < ttl && now < hit.validUntil) {
@@ -158,6 +167,9 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
       return () => void listeners.delete(listener);
     },
     flush,
+    get cachedTokens() {
+      return cache.size;
+    },
     close() {
       clearInterval(pollTimer);
       clearInterval(flushTimer);

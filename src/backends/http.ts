@@ -8,7 +8,7 @@ import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { modernHeaders, type ParamLookup } from './discover.ts';
 import { LineSplitter, SseParser, idOfOverflow, type Overflow } from './framing.ts';
-import type { RpcId, RpcMessage, Wire } from './rpc.ts';
+import { receivedAs, type RpcId, type RpcMessage, type Wire } from './rpc.ts';
 
 /** What an HTTP wire needs. */
 export interface HttpWireOptions {
@@ -125,7 +125,7 @@ export function parseInto(text: string, take: Deliver, log: Logger): void {
     return;
   }
   if (Array.isArray(parsed)) for (const m of parsed) take(m as RpcMessage);
-  else if (parsed && typeof parsed === 'object') take(parsed as RpcMessage);
+  else if (parsed && typeof parsed === 'object') (receivedAs(parsed, text), take(parsed as RpcMessage));
 }
 
 /** The error for a backend message over `max_message_bytes`, logged once here. */

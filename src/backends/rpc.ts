@@ -42,6 +42,41 @@ export interface Wire {
 
 export { RpcError } from '../errors.ts';
 
+/** The text each received message was parsed from (set by the wires), then each forwarded result's own text. */
+const texts = new WeakMap<object, string>();
+
+/** A wire records the exact text a message was parsed from, so that its result can be forwarded without re-serializing. */
+export function receivedAs(msg: object, text: string): void {
+  texts.set(msg, text);
+}
+
+/**
+ * The JSON text of a result exactly as the backend sent it, when it is known: the response's text minus its
+ * envelope. Only for an unmodified result object straight from a backend; undefined otherwise.
+ */
+export function resultText(result: object): string | undefined {
+  return texts.get(result);
+}
+
+/**
+ * The `result` member's text of a response line `{"result":…,"jsonrpc":"2.0","id":N}` (the SDKs' order) or
+ * `{"jsonrpc":"2.0","id":N,"result":…}`, when the line has exactly those three members and nothing around them
+ * (no whitespace): then the text between the envelope's parts is the result's own JSON (barring duplicate
+ * top-level keys, which the forwarding envelope overrides: see endpoint.ts resultBody). Undefined otherwise.
+ */
+export function resultSlice(line: string, msg: RpcMessage): string | undefined {
+  let members = 0;
+  for (const _ in msg) members++;
+  if (members !== 3 || msg.result === undefined || (typeof msg.id !== 'number' && typeof msg.id !== 'string')) return undefined;
+  const id = typeof msg.id === 'number' ? String(msg.id) : JSON.stringify(msg.id);
+  if (line.startsWith('{"result":')) {
+    const suffix = `,"jsonrpc":"2.0","id":${id}}`;
+    return line.endsWith(suffix) && line.length > 10 + suffix.length ? line.slice(10, line.length - suffix.length) : undefined;
+  }
+  const prefix = `{"jsonrpc":"2.0","id":${id},"result":`;
+  return line.startsWith(prefix) && line.endsWith('}') && line.length > prefix.length + 1 ? line.slice(prefix.length, -1) : undefined;
+}
+
 /** What the peer hands to its owner. */
 export interface PeerHandlers {
   /** A request from the backend (other than ping, which the peer answers). */
@@ -206,8 +241,14 @@ export class RpcPeer {
     if (msg.id === undefined || msg.id === null) return;
     const p = this.pending.get(msg.id);
     if (!p || !this.settle(p)) return;
-    if (msg.error) p.reject(new RpcError(Number(msg.error.code), String(msg.error.message ?? 'error'), msg.error.data));
-    else p.resolve(msg.result ?? {});
+    if (msg.error) return p.reject(new RpcError(Number(msg.error.code), String(msg.error.message ?? 'error'), msg.error.data));
+    const result = msg.result ?? {};
+    const line = msg.result && texts.get(msg);
+    if (line) {
+      const text = resultSlice(line, msg);
+      if (text !== undefined) texts.set(result, text);
+    }
+    p.resolve(result);
   }
 
   private notified(method: string, params: Json | undefined): void {

@@ -9,7 +9,7 @@ import type { SpawnFn } from '../deps.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { LineSplitter, idOfOverflow, type Overflow } from './framing.ts';
-import type { RpcId, RpcMessage, Wire } from './rpc.ts';
+import { receivedAs, type RpcId, type RpcMessage, type Wire } from './rpc.ts';
 
 /** How to start a stdio backend. */
 export interface StdioParams {
@@ -112,12 +112,15 @@ export class StdioWire implements Wire {
   private line(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     let msg: RpcMessage;
+    const text = decoder.decode(bytes);
     try {
-      msg = JSON.parse(decoder.decode(bytes)) as RpcMessage;
+      msg = JSON.parse(text) as RpcMessage;
     } catch {
       this.log.warn('backend wrote a line that is not JSON', { line: decoder.decode(bytes.subarray(0, 200)) });
       return;
     }
+    if (msg.method === undefined && this.outstanding > 0) this.outstanding--;
+    if (msg !== null && typeof msg === 'object') receivedAs(msg, text);
     this.onmessage?.(msg);
   }
 
@@ -127,6 +130,7 @@ export class StdioWire implements Wire {
     const limit = this.limits.maxMessageBytes;
     this.log.warn('backend message over the size limit, discarded', { bytes: o.bytes, limit, id });
     if (id === undefined) return;
+    if (this.outstanding > 0) this.outstanding--;
     const message = `backend '${this.limits.backend}' sent a message of ${o.bytes} bytes, over the limit of ${limit} bytes (max_message_bytes)`;
     this.onfail?.(id, new GatewayError('backend_message_too_large', message, { detail: { backend: this.limits.backend, bytes: o.bytes, limit } }));
   }
@@ -154,12 +158,25 @@ export class StdioWire implements Wire {
     if (this.queued > this.limits.maxMessageBytes) throw new Error(`backend is not reading its stdin (${this.queued} bytes queued)`);
     const line = JSON.stringify(msg) + '\n';
     this.queued += line.length;
-    // Messages sent in the same tick go out in one write (many concurrent calls cost one syscall, not one each).
-    if (this.batch === '') queueMicrotask(this.flush);
+    // Messages sent in the same turn of the event loop go out in one write (many concurrent calls cost one
+    // syscall, not one each): with other requests in flight the flush waits until the turn's callbacks and
+    // their promise chains have settled; a lone request goes out at the end of its own microtask run.
+    if (this.batch === '') {
+      if (this.outstanding > 0) setImmediate(this.flush);
+      else queueMicrotask(this.flush);
+    }
     this.batch += line;
+    if (msg.method !== undefined && msg.id !== undefined && msg.id !== null) this.outstanding++;
   }
 
   private batch = '';
+  /** Requests written and not answered, given up on or discarded yet (it only chooses when writes go out). */
+  private outstanding = 0;
+
+  /** The peer gave up on a request (cancelled, timed out): its answer is no longer awaited. */
+  abandon(_id: RpcId): void {
+    if (this.outstanding > 0) this.outstanding--;
+  }
   private readonly flush = (): void => {
     const text = this.batch;
     this.batch = '';
@@ -192,6 +209,7 @@ export class StdioWire implements Wire {
 
   private finish(err?: Error): void {
     this.closed = true;
+    this.outstanding = 0;
     this.lines.reset();
     this.stderr.flush();
     const cb = this.onclose;

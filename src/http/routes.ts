@@ -6,6 +6,7 @@ import type { McpEndpoint } from '../mcp/endpoint.ts';
 import type { StreamStats } from '../mcp/streams.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { EXPOSITION_CONTENT_TYPE } from '../metrics/registry.ts';
+import { peerAddress, type PeerAddress } from './peer.ts';
 import { internalError, jsonError } from './respond.ts';
 import { rootPage } from './root-page.ts';
 
@@ -26,7 +27,7 @@ export interface Authenticator {
   /** Serves the authorization server's routes; undefined for paths it does not own. */
   routes(req: Request, clientIp: string): Promise<Response | undefined>;
   /** Resource-server check: a grant, or the 401 response to send. */
-  authenticate(req: Request, clientIp?: string): Promise<{ ok: true; grant: Grant } | { ok: false; response: Response }>;
+  authenticate(req: Request, clientIp?: PeerAddress): Promise<{ ok: true; grant: Grant } | { ok: false; response: Response }>;
 }
 
 export interface RouteDeps {
@@ -45,7 +46,7 @@ export interface RouteDeps {
 }
 
 /** Builds the request handler. */
-export function createRoutes(r: RouteDeps): (req: Request, clientIp: string) => Promise<Response> {
+export function createRoutes(r: RouteDeps): (req: Request, clientIp: PeerAddress) => Promise<Response> {
   return async (req, clientIp) => {
     r.inflight.count++;
     let res: Response | undefined;
@@ -60,7 +61,7 @@ export function createRoutes(r: RouteDeps): (req: Request, clientIp: string) => 
   };
 }
 
-async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Response> {
+async function route(r: RouteDeps, req: Request, clientIp: PeerAddress): Promise<Response> {
   const pathname = pathOf(req.url);
   if (pathname === '/health' && req.method === 'GET') return health(r);
   if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) return rootPage(r.publicUrl(), Buffer.from(r.deps.random(16)).toString('base64url'));
@@ -83,7 +84,7 @@ async function route(r: RouteDeps, req: Request, clientIp: string): Promise<Resp
     return status(r, auth.grant);
   }
   if (pathname === '/metrics' && r.metrics) return metricsEndpoint(r, r.metrics, req);
-  const own = await r.auth.routes(req, clientIp);
+  const own = await r.auth.routes(req, peerAddress(clientIp) ?? '');
   if (own) return own;
   return jsonError(404, 'not_found', `no route for ${req.method} ${pathname}`);
 }

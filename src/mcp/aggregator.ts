@@ -5,7 +5,7 @@
  */
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
-import { CAPABILITIES_META, LOG_LEVEL_META, MODERN_VERSION, paramDeclarations, type ParamDecl } from '../backends/discover.ts';
+import { CAPABILITIES_META, LOG_LEVEL_META, MODERN_VERSION, paramDeclarations, passedParamHeaders, type ParamDecl } from '../backends/discover.ts';
 import { CAPABILITY_FOR, PendingInputs, fulfillInputRequired } from './eras.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, RpcError, errorMessage } from '../errors.ts';
@@ -68,11 +68,12 @@ export interface CallContext {
   /** The 2025 session's logging/setLevel, sent per request to 2026-07-28 backends (which have no setLevel). */
   logLevel?: string;
   /**
-   * The client request's `Mcp-Param-*` headers (lower-case names, bounded: `passedParamHeaders()` in
-   * backends/discover.ts), passed on to a 2026-07-28 HTTP backend (SEP-2243: intermediaries MUST forward
-   * the ones they do not recognize); the headers the gateway derives from `x-mcp-header` replace them.
+   * The client request's headers: its `Mcp-Param-*` ones (lower-case names, bounded: `passedParamHeaders()`
+   * in backends/discover.ts) go on to a 2026-07-28 HTTP backend (SEP-2243: intermediaries MUST forward the
+   * ones they do not recognize); the headers the gateway derives from `x-mcp-header` replace them. Read only
+   * for a 2026-07-28 backend, so a 2025 call never walks its headers.
    */
-  headers?: Record<string, string>;
+  clientHeaders?: Headers;
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -398,14 +399,17 @@ export class Aggregator {
       outcome = result.isError ? 'error' : 'ok';
       error = result.isError ? toolErrorText(result) : undefined;
       const tag = tagOf(this.view, route.backend);
-      return tag && Array.isArray(result.content) ? { ...result, content: exposeContentUris(result.content, tag) } : result;
+      if (!tag || !Array.isArray(result.content)) return result;
+      // The backend's result object itself when no URI changed: its text can then be forwarded as it came.
+      const content = exposeContentUris(result.content, tag);
+      return content === result.content ? result : { ...result, content };
     } catch (err) {
       error = errorMessage(err);
       if (err instanceof GatewayError) return { content: [{ type: 'text', text: `mcpgw: ${err.message}` }], isError: true };
       throw err;
     } finally {
       const { grant } = ctx;
-      const rec: CallRecord = { time: new Date(started).toISOString(), tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome, client_id: grant.clientId, client_name: grant.clientName, grant_id: grant.grantId, error };
+      const rec: Omit<CallRecord, 'time'> = { tool: name, backend: route.backend, duration_ms: this.deps.clock.now() - started, outcome, client_id: grant.clientId, client_name: grant.clientName, grant_id: grant.grantId, error };
       this.calls.record(rec, started, params.arguments, result);
     }
   }
@@ -527,11 +531,16 @@ export class Aggregator {
     }
   }
 
-  /** Sends one request to the owning backend with progress relay, cancellation and in-flight tracking. */
-  private async forward(route: Route, method: string, params: Json, ctx: CallContext): Promise<Json> {
+  /**
+   * Sends one request to the owning backend with progress relay, cancellation and in-flight tracking. Throws
+   * at once for a backend that is not there (callers await it inside their try).
+   */
+  private forward(route: Route, method: string, params: Json, ctx: CallContext): Promise<Json> {
     const backend = this.pool.get(route.backend);
     if (!backend) throw new GatewayError('backend_unavailable', `backend '${route.backend}' is not configured`);
     if (backend.state !== 'up') throw unavailable(backend, this.deps.clock.now());
+    // Most calls carry no _meta: their params go on as they are (the caller made them a fresh object).
+    if (params._meta === undefined && backend.protocolVersion !== MODERN_VERSION) return this.send(backend, route, method, params, ctx, undefined);
     const { _meta, ...rest } = params as { _meta?: Json };
     const { progressToken, ...meta } = _meta ?? {};
     // A 2026-07-28 backend learns the calling client's capabilities per request (issue 10 item 2).
@@ -540,11 +549,15 @@ export class Aggregator {
       if (ctx.logLevel && meta[LOG_LEVEL_META] === undefined) meta[LOG_LEVEL_META] = ctx.logLevel;
     }
     const fwd: Json = Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
+    return this.send(backend, route, method, fwd, ctx, progressToken);
+  }
+
+  private async send(backend: Backend, route: Route, method: string, fwd: Json, ctx: CallContext, progressToken: unknown): Promise<Json> {
     const list = this.inflight.get(route.backend) ?? [];
     list.push(ctx);
     this.inflight.set(route.backend, list);
     try {
-      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const), headers: ctx.headers };
+      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const), headers: ctx.clientHeaders && backend.protocolVersion === MODERN_VERSION ? passedParamHeaders(ctx.clientHeaders) : undefined };
       const result = await backend.request(method, fwd, opts);
       // A 2025 client cannot read input_required: its inputs become requests on its call stream (issue 10).
       if (result.resultType !== 'input_required' || ctx.era === 'modern') return result;

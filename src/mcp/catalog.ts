@@ -297,14 +297,21 @@ function fixSchema(schema: unknown): Json {
 /** Rewrites resource URIs inside content blocks (resource_link and embedded resources) to the exposed form; no tag = unchanged. */
 export function exposeContentUris(content: unknown, tag: string | undefined): unknown {
   if (!Array.isArray(content) || tag === undefined) return content;
-  return content.map((block) => {
-    if (!block || typeof block !== 'object') return block;
+  // The same array when no block carries a URI (most tool results): nothing is copied per call.
+  let out: unknown[] | undefined;
+  for (let i = 0; i < content.length; i++) {
+    const block: unknown = content[i];
+    if (!block || typeof block !== 'object') continue;
     const b = block as Json;
-    if (b.type === 'resource_link' && typeof b.uri === 'string') return { ...b, uri: exposeUri(b.uri, tag) };
-    if (b.type === 'resource' && b.resource && typeof (b.resource as Json).uri === 'string') {
+    let next: Json | undefined;
+    if (b.type === 'resource_link' && typeof b.uri === 'string') next = { ...b, uri: exposeUri(b.uri, tag) };
+    else if (b.type === 'resource' && b.resource && typeof (b.resource as Json).uri === 'string') {
       const r = b.resource as Json;
-      return { ...b, resource: { ...r, uri: exposeUri(String(r.uri), tag) } };
+      next = { ...b, resource: { ...r, uri: exposeUri(String(r.uri), tag) } };
     }
-    return b;
-  });
+    if (next === undefined) continue;
+    out ??= content.slice();
+    out[i] = next;
+  }
+  return out ?? content;
 }

@@ -7,9 +7,10 @@
  */
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
+import { resultText } from '../backends/rpc.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Aggregator, Grant } from './aggregator.ts';
-import { ClientRequests } from './relay.ts';
+import { ClientRequests, type Emit } from './relay.ts';
 import { LEGACY_VERSIONS, RPC, RawResult, Router, type RequestContext } from './router.ts';
 import { ModernEra } from './modern.ts';
 import { SessionTable, type Session } from './sessions.ts';
@@ -42,9 +43,18 @@ export function rpcError(status: number, code: number, message: string, data?: J
 export function jsonDepth(value: unknown, limit: number, depth = 0): number {
   if (depth > limit || value === null || typeof value !== 'object') return depth;
   let max = depth + 1;
-  for (const v of Array.isArray(value) ? value : Object.values(value)) {
-    max = Math.max(max, jsonDepth(v, limit, depth + 1));
-    if (max > limit) break;
+  // No arrays of values are built: this walks every request body.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && max <= limit; i++) {
+      const d = jsonDepth(value[i], limit, depth + 1);
+      if (d > max) max = d;
+    }
+  } else {
+    for (const k in value) {
+      const d = jsonDepth((value as Json)[k], limit, depth + 1);
+      if (d > max) max = d;
+      if (max > limit) break;
+    }
   }
   return max;
 }
@@ -106,11 +116,14 @@ export class McpEndpoint {
   private readonly clientRequests: ClientRequests;
   private readonly modern: ModernEra;
   private readonly sweeper: ReturnType<typeof setInterval>;
-  /** Forwarded calls still waiting for their result, for the slow-call upgrade to SSE. */
-  private readonly pending = new Set<{ since: number; upgrade(): void }>();
+  /**
+   * Forwarded requests still waiting for their result: for notifications/cancelled, shutdown, the slow-call
+   * upgrade to SSE, and watching the client's connection (attached by the check, not per call).
+   */
+  private readonly calls = new Set<Call>();
+  /** 2026-07-28 calls that may still become a stream (modern.ts), checked with the others. */
+  private readonly slowModern = new Set<{ since: number; upgrade(): void }>();
   private readonly slowCheck: ReturnType<typeof setInterval>;
-  /** In-flight requests by `<grant>\0<session>\0<id>`, for notifications/cancelled. */
-  private readonly inflight = new Map<string, AbortController>();
   /** Declared client capabilities by grant, from its last initialize (for stateless requests; spec-checklist §2.8). */
   private readonly rememberedCaps = new Map<string, Json>();
 
@@ -130,17 +143,24 @@ export class McpEndpoint {
       newStream: () => this.newStream(),
       watchSlow: (upgrade) => {
         const slow = { since: performance.now(), upgrade };
-        this.pending.add(slow);
-        return () => void this.pending.delete(slow);
+        this.slowModern.add(slow);
+        return () => void this.slowModern.delete(slow);
       },
       errorObject: (err) => toRpcError(err, this.deps),
     });
     this.sweeper = setInterval(() => this.sessions.sweep(), Math.min(60_000, opts.sessionIdleMs));
     this.sweeper.unref?.();
+    // One shared check for every call in flight (no timer or listener per request): a call still running
+    // here starts watching its client's connection (a client that goes away cancels it within one period),
+    // and one running longer than a keep-alive period becomes a stream.
     this.slowCheck = setInterval(() => {
-      const cutoff = performance.now() - opts.keepAliveMs;
-      for (const p of this.pending) if (p.since <= cutoff) (this.pending.delete(p), p.upgrade());
-    }, Math.max(250, opts.keepAliveMs / 4));
+      const cutoff = performance.now() - this.opts.keepAliveMs;
+      for (const c of this.calls) {
+        c.watchClient();
+        if (c.upgrade && c.since <= cutoff) c.upgrade();
+      }
+      for (const m of this.slowModern) if (m.since <= cutoff) (this.slowModern.delete(m), m.upgrade());
+    }, CALL_CHECK_MS);
     this.slowCheck.unref?.();
   }
 
@@ -261,7 +281,8 @@ export class McpEndpoint {
     } catch {
       return rpcError(400, RPC.parseError, 'Parse error: the body is not valid JSON');
     }
-    if (jsonDepth(body, this.opts.maxJsonDepth) > this.opts.maxJsonDepth) return rpcError(400, RPC.invalidRequest, `JSON nested deeper than ${this.opts.maxJsonDepth} levels`);
+    // Each level of nesting takes two characters at least: a short body cannot be too deep.
+    if (text.length > 2 * this.opts.maxJsonDepth && jsonDepth(body, this.opts.maxJsonDepth) > this.opts.maxJsonDepth) return rpcError(400, RPC.invalidRequest, `JSON nested deeper than ${this.opts.maxJsonDepth} levels`);
     const list = Array.isArray(body) ? body : [body];
     if (list.length === 0 || !list.every(validMessage)) return rpcError(400, RPC.invalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
     return body as Json | Json[];
@@ -296,7 +317,7 @@ export class McpEndpoint {
     const sse = accept.includes('text/event-stream');
     if (!Array.isArray(parsed)) return this.exchange(req, requests[0], grant, session, sse);
     // 2025-03-26 batches: answered together as one JSON array.
-    const bodies = await Promise.all(requests.map((m) => this.answer(m, grant, session, false, req.signal)));
+    const bodies = await Promise.all(requests.map((m) => this.answer(m, grant, session, false, req)));
     return new Response(`[${bodies.join(',')}]`, { headers: { 'content-type': 'application/json' } });
   }
 
@@ -326,33 +347,36 @@ export class McpEndpoint {
    */
   private exchange(req: Request, m: Json, grant: Grant, session: Session | undefined, sseAccepted: boolean): Promise<Response> | Response {
     const started = performance.now();
-    const own = safeLocal(() => this.router.local(String(m.method), m.params as Json | undefined, { grant, session, signal: req.signal }));
+    let own: Json | RawResult | Error | undefined;
+    try {
+      own = this.router.local(String(m.method), m.params as Json | undefined, { grant, session, signal: NEVER });
+    } catch (err) {
+      own = err as Error;
+    }
     // Server-Timing tells a client (and the benchmark) what the gateway itself spent on an answer from memory.
     if (own !== undefined) return jsonResponse(own instanceof Error ? this.errorBody(m.id, own) : resultBody(m.id, own), performance.now() - started);
-    const ctx = this.context(m, grant, session, req.signal, req.headers);
+    const call = this.call(m, grant, session, req, started);
+    if (!sseAccepted) return this.settle(m, call).then(jsonBody);
     return new Promise<Response>((resolve) => {
       let stream: EventStream | undefined;
       const upgrade = (): EventStream => {
+        call.upgrade = undefined;
         if (stream) return stream;
         stream = this.newStream();
         const s = stream;
         session?.calls.add(s);
         s.onClose(() => {
           session?.calls.delete(s);
-          ctx.abort.abort(new Error('client closed the stream'));
+          call.abort.abort(new Error('client closed the stream'));
         });
         resolve(sseResponse(s));
         return s;
       };
       // A call still running after a keep-alive period becomes a stream too, so its connection stays alive;
-      // one shared interval finds those (no timer per request).
-      const slow = sseAccepted ? { since: started, upgrade: () => void upgrade().comment('working') } : undefined;
-      if (slow) {
-        ctx.emit = (message, essential) => void upgrade().send(message, essential);
-        this.pending.add(slow);
-      }
-      void this.settle(m, ctx).then((body) => {
-        if (slow) this.pending.delete(slow);
+      // the shared check finds those (no timer per request).
+      call.upgrade = () => void upgrade().comment('working');
+      call.emit = (message, essential) => void upgrade().send(message, essential);
+      void this.settle(m, call).then((body) => {
         if (!stream) return resolve(jsonResponse(body));
         stream.sendRaw(`event: message\ndata: ${body}\n\n`, true);
         stream.close();
@@ -361,35 +385,33 @@ export class McpEndpoint {
   }
 
   /** Answers one request to a JSON text (batches and the HTTP+SSE transport). */
-  private answer(m: Json, grant: Grant, session: Session | undefined, streamed: boolean, signal?: AbortSignal): Promise<string> {
-    const ctx = this.context(m, grant, session, signal);
+  private answer(m: Json, grant: Grant, session: Session | undefined, streamed: boolean, req?: Request): Promise<string> {
+    const call = this.call(m, grant, session, req, performance.now());
     if (streamed && session?.stream) {
       const s = session.stream;
-      ctx.emit = (message, essential) => void s.send(message, essential);
+      call.emit = (message, essential) => void s.send(message, essential);
     }
-    return this.settle(m, ctx);
+    return this.settle(m, call);
   }
 
-  private context(m: Json, grant: Grant, session: Session | undefined, signal?: AbortSignal, headers?: Headers): RequestContext & { abort: AbortController } {
-    const abort = new AbortController();
-    if (signal) signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
-    return { grant, session, clientCapabilities: session?.clientCapabilities ?? this.rememberedCaps.get(grant.key), signal: abort.signal, abort, headers };
+  private call(m: Json, grant: Grant, session: Session | undefined, client: Request | undefined, since: number): Call {
+    return new Call(m.id as string | number, grant, session, session?.clientCapabilities ?? this.rememberedCaps.get(grant.key), client, since);
   }
 
   /** Runs a request to completion and serializes the JSON-RPC response; never throws. */
-  private async settle(m: Json, ctx: RequestContext & { abort: AbortController }): Promise<string> {
-    const key = `${ctx.grant.key}\u0000${ctx.session?.id ?? ''}\u0000${String(m.id)}`;
-    this.inflight.set(key, ctx.abort);
+  private async settle(m: Json, call: Call): Promise<string> {
+    this.calls.add(call);
+    const signal = call.signal;
     try {
-      const result = await this.router.request(String(m.method), m.params as Json | undefined, ctx);
+      const result = await this.router.request(String(m.method), m.params as Json | undefined, call);
       // A call cut off by shutdown may come back as a tool error result; it is answered as the shutdown error.
-      if (ctx.abort.signal.aborted && ctx.abort.signal.reason === SHUTDOWN) throw SHUTDOWN;
-      if (ctx.session && (m.method === 'logging/setLevel' || m.method === 'resources/subscribe' || m.method === 'resources/unsubscribe')) this.sessions.persist(ctx.session);
+      if (signal.aborted && signal.reason === SHUTDOWN) throw SHUTDOWN;
+      if (call.session && (m.method === 'logging/setLevel' || m.method === 'resources/subscribe' || m.method === 'resources/unsubscribe')) this.sessions.persist(call.session);
       return resultBody(m.id, result);
     } catch (err) {
-      return this.errorBody(m.id, ctx.abort.signal.reason === SHUTDOWN ? SHUTDOWN : err);
+      return this.errorBody(m.id, signal.reason === SHUTDOWN ? SHUTDOWN : err);
     } finally {
-      this.inflight.delete(key);
+      this.calls.delete(call);
     }
   }
 
@@ -402,8 +424,10 @@ export class McpEndpoint {
   /** notifications/cancelled from the client aborts its in-flight request (spec-checklist §3.10). */
   private cancelled(m: Json, grant: Grant, session: Session | undefined): void {
     if (m.method !== 'notifications/cancelled') return;
-    const requestId = (m.params as Json | undefined)?.requestId;
-    this.inflight.get(`${grant.key}\u0000${session?.id ?? ''}\u0000${String(requestId)}`)?.abort(new Error('cancelled by the client'));
+    const requestId = String((m.params as Json | undefined)?.requestId);
+    for (const c of this.calls) {
+      if (c.grant.key === grant.key && c.session?.id === session?.id && String(c.id) === requestId) c.abort.abort(new Error('cancelled by the client'));
+    }
   }
 
   /** GET /mcp: the session's stream for unsolicited messages; headers and a first comment go out at once. */
@@ -453,7 +477,7 @@ export class McpEndpoint {
     clearInterval(this.slowCheck);
     this.clientRequests.rejectAll('gateway shutting down');
     this.agg.inputs.close();
-    for (const c of this.inflight.values()) c.abort(SHUTDOWN);
+    for (const c of this.calls) c.abort.abort(SHUTDOWN);
     this.modern.close(SHUTDOWN);
     this.sessions.closeAll();
   }
@@ -461,22 +485,68 @@ export class McpEndpoint {
 
 /** The abort reason of calls cut off by shutdown. */
 const SHUTDOWN = new Error('gateway shutting down');
+/** How often calls in flight are checked (client gone, slow call to upgrade). */
+const CALL_CHECK_MS = 250;
+/** The signal of answers from memory, which nothing cancels. */
+const NEVER = new AbortController().signal;
+
+/**
+ * One forwarded request in flight: its context for the router, its cancellation, and its slow-call upgrade.
+ * A class (and its own abort listener) so that a call allocates no closures for this bookkeeping.
+ */
+class Call implements RequestContext {
+  readonly abort = new AbortController();
+  readonly signal = this.abort.signal;
+  emit?: Emit;
+  /** Set while the response can still become a stream (the client accepts SSE). */
+  upgrade?: () => void;
+  /** The client request's headers (its Mcp-Param-* go on to 2026-07-28 backends). */
+  get headers(): Headers | undefined {
+    return this.client?.headers;
+  }
+  private watching = false;
+
+  constructor(
+    readonly id: string | number,
+    readonly grant: Grant,
+    readonly session: Session | undefined,
+    readonly clientCapabilities: Json | undefined,
+    /** The HTTP request, whose signal is aborted when the client goes away (read only when watched: Bun makes it on first use). */
+    private readonly client: Request | undefined,
+    readonly since: number,
+  ) {}
+
+  /** Cancels the call when its client goes away; attached only to calls that outlive one check period. */
+  watchClient(): void {
+    if (this.watching || !this.client) return;
+    this.watching = true;
+    const signal = this.client.signal;
+    if (signal.aborted) this.handleEvent();
+    else signal.addEventListener('abort', this, { once: true });
+  }
+
+  handleEvent(): void {
+    this.abort.abort(this.client?.signal.reason);
+  }
+}
 
 function resultBody(id: unknown, result: Json | RawResult): string {
   const idText = JSON.stringify(id);
-  return result instanceof RawResult ? `{"jsonrpc":"2.0","id":${idText},"result":${result.json}}` : `{"jsonrpc":"2.0","id":${idText},"result":${JSON.stringify(result)}}`;
+  if (result instanceof RawResult) return `{"jsonrpc":"2.0","id":${idText},"result":${result.json}}`;
+  // A backend's result forwarded unchanged goes out in the very text it came in (no re-serializing). The
+  // envelope's own members come after it: should the backend's text smuggle top-level members in (duplicate
+  // keys), a JSON parser keeps the last ones, which are the gateway's jsonrpc and the client's id.
+  const raw = resultText(result);
+  if (raw !== undefined) return `{"result":${raw},"jsonrpc":"2.0","id":${idText}}`;
+  return `{"jsonrpc":"2.0","id":${idText},"result":${JSON.stringify(result)}}`;
+}
+
+function jsonBody(body: string): Response {
+  return jsonResponse(body);
 }
 
 function jsonResponse(body: string, serverMs?: number): Response {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (serverMs !== undefined) headers['server-timing'] = `mcpgw;dur=${serverMs.toFixed(3)}`;
   return new Response(body, { headers });
-}
-
-function safeLocal<T>(fn: () => T): T | Error {
-  try {
-    return fn();
-  } catch (err) {
-    return err as Error;
-  }
 }

@@ -10,7 +10,7 @@
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import type { Aggregator, CallContext, Grant, ListKind, SessionSink } from './aggregator.ts';
-import { CAPABILITIES_META, CLIENT_INFO_META, LOG_LEVEL_META, PROTOCOL_META, SERVER_INFO_META, paramHeaderMismatch, passedParamHeaders } from '../backends/discover.ts';
+import { CAPABILITIES_META, CLIENT_INFO_META, LOG_LEVEL_META, PROTOCOL_META, SERVER_INFO_META, paramHeaderMismatch } from '../backends/discover.ts';
 import { HEADER_MISMATCH, MODERN_VERSIONS, checkModernRequest, classify, hasClaim, isModernVersion, listenFilter, mcpHeaders, type ListenFilter, type ModernMessage, type Rejection } from './modern-wire.ts';
 import { RPC } from './router.ts';
 import { sseResponse, type EventStream } from './streams.ts';
@@ -167,7 +167,7 @@ export class ModernEra {
         era: 'modern',
         capabilities: envelope[CAPABILITIES_META] as Json | undefined,
         logLevel,
-        headers: passedParamHeaders(req.headers),
+        clientHeaders: req.headers,
         progress: token !== undefined && sse ? (p) => void upgrade()?.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, ...p } }) : undefined,
       };
       const work = this.agg.inputs.run(params, grant.key, abort.signal, (relay, signal) => run(this.agg, params, { ...base, signal, relay }));

@@ -4,7 +4,6 @@
  * (`tools/call`, `resources/read`, `prompts/get`, `completion/complete`) through the aggregator, whose
  * backends remap request ids. No SDK Server object and no schema validation on this path.
  */
-import { passedParamHeaders } from '../backends/discover.ts';
 import { RpcError } from '../errors.ts';
 import type { Aggregator, CallContext, Grant } from './aggregator.ts';
 import type { ClientRequests, Emit } from './relay.ts';
@@ -77,10 +76,11 @@ export class Router {
     }
   }
 
-  /** Answers any request but initialize; throws an RpcError (or GatewayError) for the error mapper. */
-  async request(method: string, params: Json | undefined, ctx: RequestContext): Promise<Json | RawResult> {
-    const own = this.local(method, params, ctx);
-    if (own) return own;
+  /**
+   * Answers any request but initialize; throws (or rejects with) an RpcError or GatewayError for the error
+   * mapper. Not an async function: a forwarded call's promise is handed back as it is (no extra promise per call).
+   */
+  request(method: string, params: Json | undefined, ctx: RequestContext): Promise<Json | RawResult> | Json | RawResult {
     const p = params ?? {};
     switch (method) {
       case 'tools/call':
@@ -91,6 +91,14 @@ export class Router {
         return this.agg.getPrompt(p, this.callContext(p, ctx));
       case 'completion/complete':
         return this.agg.complete(p, this.callContext(p, ctx));
+      default:
+        return this.local(method, params, ctx) ?? this.session(method, p, ctx);
+    }
+  }
+
+  /** The requests that change the session: log level and resource subscriptions. */
+  private async session(method: string, p: Json, ctx: RequestContext): Promise<Json> {
+    switch (method) {
       case 'logging/setLevel':
         await this.agg.setLevel(String(p.level ?? 'info'), ctx.session);
         return {};
@@ -125,7 +133,7 @@ export class Router {
       signal: ctx.signal,
       capabilities: ctx.clientCapabilities,
       logLevel: ctx.session?.logLevel,
-      headers: ctx.headers && passedParamHeaders(ctx.headers),
+      clientHeaders: ctx.headers,
       relay: emit ? (method, p, signal) => this.clientRequests.ask(grantKey, emit, method, p, signal) : undefined,
       progress:
         emit && token !== undefined

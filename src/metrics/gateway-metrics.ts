@@ -20,6 +20,7 @@ const MAX_BACKEND_LABELS = 200;
 
 /** The route a request path belongs to, as the `endpoint` label: never the raw path. */
 export function endpointLabel(pathname: string): string {
+  if (ENDPOINTS.has(pathname)) return pathname; // /mcp: every call
   let p = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   // RFC 8414 / RFC 9728 path-suffixed discovery documents count with their base document.
   if (p.startsWith('/.well-known/')) p = p.replace(/^(\/\.well-known\/[a-z-]+)\/.*$/, '$1');

@@ -26,6 +26,7 @@ import type { AuthSettings } from './settings.ts';
 import { handleToken, MAX_FORM_BYTES } from './token.ts';
 import { createTraceRecorder, type TraceLimits } from './trace-record.ts';
 import { traceAuthentication, traceRoute } from './trace-steps.ts';
+import { peerAddress, type PeerAddress } from '../http/peer.ts';
 
 export type { Principal } from '../auth/bearer.ts';
 
@@ -37,7 +38,7 @@ export interface AuthServer {
    */
   handle(req: Request, peerIp: string): Promise<Response | undefined>;
   /** Resource-server check for /mcp and /status: 401 + WWW-Authenticate when missing/invalid; refuses query-string tokens. */
-  authenticate(req: Request, peerIp?: string): Promise<AuthResult>;
+  authenticate(req: Request, peerIp?: PeerAddress): Promise<AuthResult>;
   /**
    * Subscribes to revoked grants: `/revoke` of a refresh token, refresh-token or code reuse, and revocations
    * by another process (the CLI) noticed in the database within a second. Returns the unsubscribe function.
@@ -141,7 +142,10 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     },
     authenticate: async (req, peer) => {
       const result = await verifier.authenticate(req);
-      await traceAuthentication(req, result, peer === undefined ? undefined : addressOf(req, peer), ctx);
+      // A personal token, or an OAuth grant whose first call is recorded: nothing to trace (the common case).
+      if (result.ok && (result.principal.kind !== 'oauth' || ctx.trace.knowsFirstCall(result.principal.grantId))) return result;
+      const ip = peerAddress(peer);
+      await traceAuthentication(req, result, ip === undefined ? undefined : addressOf(req, ip), ctx);
       return result;
     },
     onRevoked: (listener) => verifier.onRevoked(listener),

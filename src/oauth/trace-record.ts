@@ -34,6 +34,8 @@ export interface TraceRecorder {
   step(e: AuthAuditEntry & { event: AuthEventName }, src: RequestSource, detail?: Record<string, unknown>, distinct?: string): void;
   /** Records the first authenticated request of an OAuth grant (once per grant; `seenBefore` checks older rows). */
   firstCall(e: { grantId: string; clientId: string; clientName?: string }, src: RequestSource, detail: Record<string, unknown>): void;
+  /** Whether this grant's first call is already known (then `firstCall` would do nothing): the per-request fast path. */
+  knowsFirstCall(grantId: string): boolean;
 }
 
 interface Slot {
@@ -101,6 +103,7 @@ export function createTraceRecorder(audit: AuthEventRecorder, clock: Clock, log:
       const { ok, suppressed } = admit(key, clock.now());
       if (ok) write(e, src, suppressed > 0 ? { ...detail, suppressed } : detail);
     },
+    knowsFirstCall: (grantId) => grants.has(grantId),
     firstCall(e, src, detail) {
       if (grants.has(e.grantId)) return;
       grants.set(e.grantId, true);

@@ -7,7 +7,11 @@ import { SIGNING_KEY_FILE } from '../../src/oauth/keys.ts';
 import { openStore } from '../../src/store/db.ts';
 import { revokeAll, revokeClient, revokeGrant } from '../../src/store/grants.ts';
 import { createPersonalToken } from '../../src/store/personal-tokens.ts';
-import { secureRandom } from '../../src/deps.ts';
+import { manualClock, secureRandom } from '../../src/deps.ts';
+import { createBearerVerifier } from '../../src/auth/verifier.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { Endpoints } from '../../src/oauth/metadata.ts';
+import type { SigningKey } from '../../src/oauth/keys.ts';
 import { callMcp, obtainTokens, postForm } from '../helpers/oauth-client.ts';
 import { startOAuthWorld, type OAuthWorld } from '../helpers/oauth-world.ts';
 
@@ -321,4 +325,28 @@ describe('personal access tokens', () => {
     const pat = createPersonalToken(w.db, { name: 'x', backends: null, resource: 'https://old.example/mcp', now: w.clock.now(), random: secureRandom });
     await expectInvalidToken(w, pat.token);
   });
+});
+
+test('issue 7 item 11: tokens are cached as they are, so one not presented again is forgotten once its time is up', async () => {
+  const db = openStore(':memory:');
+  const clock = manualClock(Date.UTC(2026, 0, 1));
+  const base = 'https://gw.example.com';
+  const endpoints = { issuer: base, resource: `${base}/mcp`, resourceMetadata: `${base}/.well-known/oauth-protected-resource/mcp` } as Endpoints;
+  const verifier = createBearerVerifier({ endpoints, db, key: {} as SigningKey, clock, log: silentLogger }, { cacheTtl: 5000, pollInterval: 60_000, flushInterval: 60_000 });
+  try {
+    const pat = createPersonalToken(db, { name: 'a', backends: null, resource: endpoints.resource, now: clock.now(), random: secureRandom });
+    const call = () => verifier.authenticate(new Request(endpoints.resource, { method: 'POST', headers: { authorization: `Bearer ${pat.token}` } }));
+    expect((await call()).ok).toBe(true);
+    expect(verifier.cachedTokens).toBe(1);
+    verifier.flush();
+    expect(verifier.cachedTokens).toBe(1);
+    clock.advance(5000);
+    verifier.flush();
+    expect(verifier.cachedTokens).toBe(0);
+    expect((await call()).ok).toBe(true);
+    expect(verifier.cachedTokens).toBe(1);
+  } finally {
+    verifier.close();
+    db.close();
+  }
 });

@@ -1,5 +1,8 @@
 import { expect, test } from 'bun:test';
-import { backendEnv } from '../../src/backends/stdio.ts';
+import { spawn as nodeSpawn } from 'node:child_process';
+import { backendEnv, StdioWire } from '../../src/backends/stdio.ts';
+import type { SpawnFn } from '../../src/deps.ts';
+import { silentLogger } from '../../src/log.ts';
 
 test('stdio backends get a minimal environment: PATH with the usual tool places, HOME, LANG, plus their env', () => {
   const env = backendEnv({ PATH: '/custom/bin', HOME: '/home/u', LANG: 'de_DE.UTF-8', SECRET_TOKEN: 'x', AWS_KEY: 'y' }, { API: 'k' }, '/opt/mcpgw');
@@ -9,4 +12,67 @@ test('stdio backends get a minimal environment: PATH with the usual tool places,
   expect(new Set(path).size).toBe(path.length);
   expect(env.API).toBe('k');
   expect(backendEnv({}, {}).LANG).toBe('C.UTF-8');
+});
+
+/** A stdio child that answers every request line with an empty result (no SDK: only the wire is under test). */
+const ANSWERER = `
+let buf = '';
+process.stdin.on('data', (c) => {
+  buf += c;
+  let nl;
+  while ((nl = buf.indexOf('\\n')) >= 0) {
+    const m = JSON.parse(buf.slice(0, nl));
+    buf = buf.slice(nl + 1);
+    if (m.id !== undefined && m.method !== 'silent') process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { n: m.params.n } }) + '\\n');
+  }
+});`;
+
+test('issue 7 speed: requests sent across one turn of the event loop share one write to the child; a lone request goes out at once', async () => {
+  const writes: number[] = [];
+  const spawn: SpawnFn = (command, args, options) => {
+    const child = nodeSpawn(command, args, options);
+    const stdin = child.stdin!;
+    const write = stdin.write.bind(stdin) as (chunk: string, cb?: () => void) => boolean;
+    stdin.write = ((chunk: string, cb?: () => void) => (writes.push(chunk.split('\n').length - 1), write(chunk, cb))) as typeof stdin.write;
+    return child;
+  };
+  const wire = new StdioWire({ command: process.execPath, args: ['-e', ANSWERER], env: backendEnv(process.env, {}) }, spawn, silentLogger, { backend: 't', maxMessageBytes: 1 << 20 });
+  const answers = new Map<number, unknown>();
+  let waiting: (() => void) | undefined;
+  wire.onmessage = (m) => (answers.set(Number(m.id), m.result), waiting?.());
+  await wire.start();
+  try {
+    const until = async (n: number) => {
+      const end = Date.now() + 5000;
+      while (answers.size < n && Date.now() < end) await new Promise<void>((r) => ((waiting = r), setTimeout(r, 50)));
+    };
+    // A lone request: written on its own, at once.
+    wire.send({ jsonrpc: '2.0', id: 1, method: 'm', params: { n: 1 } });
+    await until(1);
+    expect(writes).toEqual([1]);
+    // 40 requests from separate promise continuations of one turn (as concurrent HTTP requests arrive).
+    for (let i = 2; i <= 41; i++) {
+      await Promise.resolve();
+      wire.send({ jsonrpc: '2.0', id: i, method: 'm', params: { n: i } });
+    }
+    await until(41);
+    expect(answers.size).toBe(41);
+    expect([...answers.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(41);
+    // The first of the 40 finds nothing in flight and goes at once; the rest wait for the end of the turn.
+    expect(writes.length).toBeLessThanOrEqual(3);
+    // A request never answered but given up on (cancelled, timed out) no longer counts as in flight: the next
+    // lone request is written within its own microtask run, before any other event-loop work.
+    wire.send({ jsonrpc: '2.0', id: 100, method: 'silent', params: { n: 0 } });
+    await new Promise((r) => setTimeout(r, 20));
+    wire.abandon(100);
+    const before = writes.length;
+    wire.send({ jsonrpc: '2.0', id: 42, method: 'm', params: { n: 42 } });
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(writes.length).toBe(before + 1);
+    await until(42);
+    expect(answers.get(42)).toEqual({ n: 42 });
+  } finally {
+    await wire.close();
+  }
 });

@@ -86,4 +86,23 @@ describe('createAuthServer', () => {
     expect(w.db.query('SELECT COUNT(*) AS n FROM grants').get()).toEqual({ n: 1 });
     expect(t.access_token).toBeString();
   });
+  test('issue 7 item 11: the peer address is read only when the sign-in trace records it (a first call, a refused token), not per call', async () => {
+    await using w = await startOAuthWorld();
+    const t = await obtainTokens(w);
+    let reads = 0;
+    const peer = () => (reads++, '192.0.2.7');
+    const call = (token: string) => w.auth.authenticate(new Request(w.resource, { method: 'POST', headers: { authorization: `Bearer ${token}` } }), peer);
+    expect((await call(t.access_token)).ok).toBe(true);
+    expect(reads).toBe(1);
+    for (let i = 0; i < 5; i++) expect((await call(t.access_token)).ok).toBe(true);
+    expect(reads).toBe(1);
+    expect((await call('not-a-valid-token')).ok).toBe(false);
+    expect(reads).toBe(2);
+    w.audit.flush();
+    const rows = w.db.query("SELECT event, ip FROM audit_log WHERE kind = 'auth' AND event IN ('mcp_first_call', 'mcp_token_refused') ORDER BY id").all();
+    expect(rows).toEqual([
+      { event: 'mcp_first_call', ip: '192.0.2.7' },
+      { event: 'mcp_token_refused', ip: '192.0.2.7' },
+    ]);
+  });
 });
