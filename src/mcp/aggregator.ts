@@ -1,12 +1,14 @@
 /**
- * @module Merges backends into one MCP server: serves lists from the in-memory view, routes calls
- * through the name/URI tables, relays progress, cancellation, server-to-client requests,
- * list_changed, resources/updated and logging between clients and backends.
+ * @module Merges backends into one MCP server: keeps the catalog view (catalog.ts) and the last known
+ * catalogs, routes calls through the name/URI tables with progress and cancellation, and delegates
+ * the rest by responsibility: receivers and their subscriptions (subscribers.ts), backends' requests
+ * to clients (server-requests.ts), call statistics (call-stats.ts), tool pins (pin-check.ts), and
+ * the 2026-07-28 pending inputs (eras.ts).
  */
 import type { Backend, BackendHooks, BackendOptions, Catalog } from '../backends/backend.ts';
 import { BackendPool } from '../backends/pool.ts';
 import { CAPABILITIES_META, LOG_LEVEL_META, MODERN_VERSION, paramDeclarations, passedParamHeaders, type ParamDecl } from '../backends/discover.ts';
-import { CAPABILITY_FOR, PendingInputs, fulfillInputRequired } from './eras.ts';
+import { PendingInputs, fulfillInputRequired } from './eras.ts';
 import type { Deps } from '../deps.ts';
 import { GatewayError, RpcError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -17,65 +19,18 @@ import { deleteCatalogsExcept, loadCatalogs, saveCatalog, type StoredCatalog } f
 import type { AuditSink } from '../store/audit.ts';
 import { changedParts, type PinChange } from '../store/pins.ts';
 import { CallStats, type CallRecord } from './call-stats.ts';
+import { ServerRequests } from './server-requests.ts';
+import { Subscribers } from './subscribers.ts';
 import { PinCheck } from './pin-check.ts';
 import { unmatchedGlobs } from './tool-lists.ts';
 
 type Json = Record<string, unknown>;
-export type ListKind = 'tools' | 'prompts' | 'resources';
+export type { CallContext, Grant, ListKind, SessionSink } from './call-context.ts';
+import type { CallContext, Grant, ListKind, SessionSink } from './call-context.ts';
 
 const INVALID_PARAMS = -32602;
 const INTERNAL_ERROR = -32603;
 const RESOURCE_NOT_FOUND = -32002;
-const METHOD_NOT_FOUND = -32601;
-const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-
-/** Which backends a caller may use; derived from the token's grant (or all, with auth.mode none). */
-export interface Grant {
-  /** Stable key of the caller (token subject + client id), for remembered client capabilities. */
-  key: string;
-  clientId?: string;
-  /** The client's display name, when the token carries it (for the audit log). */
-  clientName?: string;
-  /** The grant's id in the store, for revocation (absent with auth.mode none). */
-  grantId?: string;
-  /** How the grant was made (absent with auth.mode none); /metrics is for personal tokens only. */
-  kind?: 'oauth' | 'personal';
-  /** null = every backend. */
-  backends: string[] | null;
-}
-
-/** A connected client session that can receive notifications (stateful legacy sessions). */
-export interface SessionSink {
-  id: string;
-  grant: Grant;
-  subscriptions: Set<string>;
-  logLevel?: string;
-  listChanged(kind: ListKind): void;
-  resourceUpdated(uri: string): void;
-  log(params: Json): void;
-}
-
-/** The client side of one in-flight call, used to route server-to-client requests. */
-export interface CallContext {
-  grant: Grant;
-  signal?: AbortSignal;
-  /** Client capabilities, when known. */
-  capabilities?: Json;
-  /** Sends a request to the client on this call's stream; absent when the era has no such requests. */
-  relay?: (method: string, params: Json | undefined, signal: AbortSignal) => Promise<Json>;
-  /** 'modern': a 2026-07-28 client, which gets a backend's input_required results as they are (issue 10). */
-  era?: 'modern';
-  /** The 2025 session's logging/setLevel, sent per request to 2026-07-28 backends (which have no setLevel). */
-  logLevel?: string;
-  /**
-   * The client request's headers: its `Mcp-Param-*` ones (lower-case names, bounded: `passedParamHeaders()`
-   * in backends/discover.ts) go on to a 2026-07-28 HTTP backend (SEP-2243: intermediaries MUST forward the
-   * ones they do not recognize); the headers the gateway derives from `x-mcp-header` replace them. Read only
-   * for a 2026-07-28 backend, so a 2025 call never walks its headers.
-   */
-  clientHeaders?: Headers;
-  progress?: (p: { progress: number; total?: number; message?: string }) => void;
-}
 
 export type { CallRecord } from './call-stats.ts';
 
@@ -103,9 +58,10 @@ export class Aggregator {
   readonly pool: BackendPool;
   private view: View;
   private specs = new Map<string, BackendSpec>();
-  private readonly sinks = new Set<SessionSink>();
-  private readonly inflight = new Map<string, CallContext[]>();
-  private readonly subscribers = new Map<string, number>();
+  /** Sessions, listen streams and their subscriptions, and the fan-out to them. */
+  private readonly subscribers = new Subscribers();
+  /** Client calls in flight per backend, for the backends' server-to-client requests. */
+  private readonly serverRequests = new ServerRequests();
   private signatures: Record<ListKind, string> = { tools: '', prompts: '', resources: '' };
   /** The most recent tools/call outcomes, newest last. */
   /** Recent calls, calls per minute, the failed-call log line and the audit/metrics sinks. */
@@ -119,8 +75,6 @@ export class Aggregator {
   /** Kinds changed and not yet announced, with the change number of their last change. */
   private pendingKinds = new Map<ListKind, number>();
   private changeSeq = 0;
-  /** The change number when each session joined: it hears only of changes after that. */
-  private readonly sinkSince = new WeakMap<SessionSink, number>();
   private coalesceTimer?: ReturnType<typeof setTimeout>;
   /** Pin check results per backend, valid for one tools array and one configure() generation. */
   private readonly pins: PinCheck;
@@ -156,7 +110,7 @@ export class Aggregator {
       },
       stateChanged: (name, state, reason) => this.backendStateChanged(name, state, reason),
       notification: (name, method, params) => this.fromBackend(name, method, params),
-      serverRequest: (name, method, params, signal) => this.serverRequest(name, method, params, signal),
+      serverRequest: (name, method, params, signal) => this.serverRequests.route(name, method, params, signal),
     };
     this.pool = new BackendPool(deps, hooks);
     this.inputs = new PendingInputs(deps.random(32), deps.clock, deps.random);
@@ -240,10 +194,7 @@ export class Aggregator {
     if (this.pendingKinds.size === 0) return;
     const pending = [...this.pendingKinds];
     this.pendingKinds.clear();
-    for (const sink of this.sinks) {
-      const since = this.sinkSince.get(sink) ?? 0;
-      for (const [kind, seq] of pending) if (seq > since) safe(() => sink.listChanged(kind));
-    }
+    this.subscribers.listChanged(pending);
     this.coalesceTimer = setTimeout(() => this.flushListChanged(), this.listChangedSpacingMs);
     this.coalesceTimer.unref?.();
   }
@@ -462,11 +413,7 @@ export class Aggregator {
   /** resources/subscribe: remembered per session, forwarded to the backend once (reference counted). */
   async subscribe(uri: string, sink: SessionSink): Promise<void> {
     const route = this.resourceRoute(uri, sink.grant);
-    if (sink.subscriptions.has(uri)) return;
-    sink.subscriptions.add(uri);
-    const n = this.subscribers.get(uri) ?? 0;
-    this.subscribers.set(uri, n + 1);
-    if (n === 0) {
+    if (this.subscribers.watch(uri, sink)) {
       const backend = this.pool.get(route.backend);
       // A 2026-07-28 backend watches the URI on its subscriptions/listen request (issue 10 item 3).
       if (backend?.protocolVersion === MODERN_VERSION) await backend.watch(route.original, true);
@@ -475,10 +422,7 @@ export class Aggregator {
   }
 
   async unsubscribe(uri: string, sink: SessionSink): Promise<void> {
-    if (!sink.subscriptions.delete(uri)) return;
-    const n = (this.subscribers.get(uri) ?? 1) - 1;
-    if (n > 0) return void this.subscribers.set(uri, n);
-    this.subscribers.delete(uri);
+    if (!this.subscribers.unwatch(uri, sink)) return;
     const route = routeUri(this.view, uri);
     if (route) await this.pool.get(route.backend)?.watch(route.original, false).catch(() => {});
   }
@@ -499,20 +443,16 @@ export class Aggregator {
 
   /** Calls currently forwarded to backends (graceful shutdown waits for these). */
   get activeCalls(): number {
-    let n = 0;
-    for (const list of this.inflight.values()) n += list.length;
-    return n;
+    return this.serverRequests.active;
   }
 
   addSink(sink: SessionSink): void {
-    this.sinks.add(sink);
-    this.sinkSince.set(sink, this.changeSeq);
+    this.subscribers.add(sink, this.changeSeq);
   }
 
   /** Removes a session and drops its resource subscriptions. */
   async removeSink(sink: SessionSink): Promise<void> {
-    this.sinks.delete(sink);
-    await Promise.all([...sink.subscriptions].map((uri) => this.unsubscribe(uri, sink)));
+    await Promise.all(this.subscribers.remove(sink).map((uri) => this.unsubscribe(uri, sink)));
   }
 
   private resourceRoute(uri: string, grant: Grant): Route {
@@ -553,9 +493,7 @@ export class Aggregator {
   }
 
   private async send(backend: Backend, route: Route, method: string, fwd: Json, ctx: CallContext, progressToken: unknown): Promise<Json> {
-    const list = this.inflight.get(route.backend) ?? [];
-    list.push(ctx);
-    this.inflight.set(route.backend, list);
+    this.serverRequests.enter(route.backend, ctx);
     try {
       const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const), headers: ctx.clientHeaders && backend.protocolVersion === MODERN_VERSION ? passedParamHeaders(ctx.clientHeaders) : undefined };
       const result = await backend.request(method, fwd, opts);
@@ -565,29 +503,8 @@ export class Aggregator {
     } catch (err) {
       throw tagBackendError(err, route.backend);
     } finally {
-      list.splice(list.indexOf(ctx), 1);
+      this.serverRequests.leave(route.backend, ctx);
     }
-  }
-
-  /**
-   * A backend asked the client something (sampling, elicitation, roots). JSON-RPC carries no link
-   * to the call it belongs to over stdio, so it goes to the most recent in-flight call on that
-   * backend; if that client did not declare the capability, the backend gets an error.
-   */
-  private async serverRequest(name: string, method: string, params: Json | undefined, signal: AbortSignal): Promise<Json> {
-    const calls = this.inflight.get(name) ?? [];
-    const call = calls[calls.length - 1];
-    if (!call) {
-      if (method === 'roots/list') return { roots: [] };
-      throw new RpcError(INVALID_PARAMS, `mcpgw: ${method} is only relayed while a client request to '${name}' is in flight`);
-    }
-    const capability = CAPABILITY_FOR[method];
-    const caps = call.capabilities;
-    if (!call.relay || !caps || !caps[capability]) {
-      if (method === 'roots/list') return { roots: [] };
-      throw new RpcError(METHOD_NOT_FOUND, `mcpgw: the client does not support ${capability} (${method})`);
-    }
-    return call.relay(method, params, signal);
   }
 
   private fromBackend(name: string, method: string, params: Json | undefined): void {
@@ -595,17 +512,10 @@ export class Aggregator {
       const tag = tagOf(this.view, name); // undefined with prefix: false -> URI unchanged
       if ((!tag && !this.view.unprefixed.includes(name)) || typeof params?.uri !== 'string') return;
       const uri = exposeUri(params.uri, tag);
-      for (const sink of this.sinks) if (sink.subscriptions.has(uri)) safe(() => sink.resourceUpdated(uri));
+      this.subscribers.resourceUpdated(uri);
       return;
     }
-    if (method === 'notifications/message') {
-      const level = String(params?.level ?? 'info');
-      const logger = params?.logger ? `${name}/${String(params.logger)}` : name;
-      for (const sink of this.sinks) {
-        if (!sink.logLevel || !this.allowed(sink.grant, name)) continue;
-        if (LEVELS.indexOf(level) >= LEVELS.indexOf(sink.logLevel)) safe(() => sink.log({ ...params, logger }));
-      }
-    }
+    if (method === 'notifications/message') this.subscribers.log(name, params, (grant) => this.allowed(grant, name));
   }
 }
 

@@ -7,7 +7,7 @@ import type { Database } from 'bun:sqlite';
 import type { Clock } from '../deps.ts';
 import type { Logger } from '../log.ts';
 import { deleteSession, deleteSessionsOfGrant, findSession, pruneSessions, saveSession, touchSession } from '../store/sessions.ts';
-import type { Grant, ListKind, SessionSink } from './aggregator.ts';
+import type { Grant, ListKind, SessionSink } from './call-context.ts';
 import type { EventStream } from './streams.ts';
 
 type Json = Record<string, unknown>;
