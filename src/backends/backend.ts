@@ -134,6 +134,11 @@ export class Backend {
   /** Set when the backend closed the connection on `server/discover`: later attempts only initialize. */
   private legacyOnly = false;
 
+  /** Whether the backend is a child process (no HTTP request, so no client headers to pass on). */
+  get overStdio(): boolean {
+    return Boolean(this.opts.command);
+  }
+
   constructor(
     readonly opts: BackendOptions,
     private readonly deps: Deps,
