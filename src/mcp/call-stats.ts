@@ -25,7 +25,13 @@ const RECENT_CALLS = 50;
 export class CallStats {
   /** The most recent tools/call outcomes with their start times (ms), newest last. */
   private readonly last: { rec: Omit<CallRecord, 'time'>; at: number }[] = [];
-  private readonly times: number[] = [];
+  /**
+   * Calls per second over the last minute, as a ring of 60 per-second counts with the second each
+   * belongs to: constant memory and work per call (a timestamp per call held ~400,000 numbers at
+   * 6,500 calls/s and shifted one out per call).
+   */
+  private readonly secondCounts = new Array<number>(60).fill(0);
+  private readonly secondOf = new Array<number>(60).fill(-1);
   /** Called for every finished call (metrics). */
   onCall?: (rec: Omit<CallRecord, 'time'>) => void;
 
@@ -49,15 +55,21 @@ export class CallStats {
     this.last.push({ rec, at: started });
     safe(() => this.onCall?.(rec));
     if (this.last.length > RECENT_CALLS) this.last.shift();
-    const now = this.clock.now();
-    this.times.push(now);
-    while (this.times.length > 0 && this.times[0] < now - 60_000) this.times.shift();
+    const second = Math.floor(this.clock.now() / 1000);
+    const slot = second % 60;
+    if (this.secondOf[slot] !== second) {
+      this.secondOf[slot] = second;
+      this.secondCounts[slot] = 0;
+    }
+    this.secondCounts[slot]++;
   }
 
   /** tools/call requests finished in the last minute. */
   perMinute(): number {
-    const cutoff = this.clock.now() - 60_000;
-    return this.times.filter((t) => t >= cutoff).length;
+    const now = Math.floor(this.clock.now() / 1000);
+    let n = 0;
+    for (let i = 0; i < 60; i++) if (this.secondOf[i] > now - 60) n += this.secondCounts[i];
+    return n;
   }
 }
 
