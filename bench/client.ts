@@ -157,3 +157,71 @@ export function percentile(xs: number[], p: number): number {
   const sorted = Float64Array.from(xs).sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
+
+/**
+ * A client of the deprecated HTTP+SSE transport (2024-11-05: GET opens the event stream, whose first
+ * `endpoint` event names where to POST; answers arrive on the stream), for peers that serve only that
+ * (mcp-hub). Same interface as Session.
+ */
+export class SseSession extends Session {
+  private postUrl?: string;
+  private reader?: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly waiting = new Map<number, (m: Json) => void>();
+  private sseId = 1;
+
+  override async open(): Promise<Json> {
+    const res = await fetch(this.url, { headers: { ...this.headers('text/event-stream') }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (res.status !== 200 || !res.body) throw new CallError(`GET ${this.url}: HTTP ${res.status}`);
+    this.reader = res.body.getReader();
+    const endpoint = new Promise<string>((resolve, reject) => void this.pump(resolve).catch(reject));
+    this.postUrl = new URL(await endpoint, this.url).toString();
+    return super.open();
+  }
+
+  /** Reads the event stream: the endpoint event once, then answers routed by id (bounded by the stream's life). */
+  private async pump(onEndpoint: (path: string) => void): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { done, value } = await this.reader!.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: *(.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        if (event === 'endpoint') onEndpoint(data);
+        else if (data) {
+          const m = JSON.parse(data) as Json;
+          const w = typeof m.id === 'number' ? this.waiting.get(m.id) : undefined;
+          if (w) (this.waiting.delete(m.id as number), w(m));
+        }
+      }
+    }
+  }
+
+  override async notify(method: string, params?: Json): Promise<void> {
+    const res = await fetch(this.postUrl!, { method: 'POST', headers: { ...this.headers(), 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method, ...(params ? { params } : {}) }) });
+    await res.arrayBuffer();
+  }
+
+  override async request(method: string, params?: Json): Promise<Json> {
+    const id = this.sseId++;
+    const answer = new Promise<Json>((resolve, reject) => {
+      this.waiting.set(id, resolve);
+      setTimeout(() => this.waiting.delete(id) && reject(new CallError(`${method}: no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS).unref?.();
+    });
+    const res = await fetch(this.postUrl!, { method: 'POST', headers: { ...this.headers(), 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }) });
+    await res.arrayBuffer();
+    if (res.status >= 300) throw new CallError(`${method}: HTTP ${res.status}`);
+    const m = await answer;
+    if (m.error) throw new CallError(`${method}: ${JSON.stringify(m.error).slice(0, 200)}`);
+    return m.result as Json;
+  }
+
+  override async close(): Promise<void> {
+    await this.reader?.cancel().catch(() => {});
+  }
+}

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { closedLoop, findEchoTool, percentile, Session, type LoadResult } from './client.ts';
+import { closedLoop, findEchoTool, percentile, Session, SseSession, type LoadResult } from './client.ts';
 import { anonKb, CLIENT_CPU, cpuSeconds, findBinary, freePort, HAS_TASKSET, hwmKb, pinSelf, rssKb, sampleRss, SERVER_CPU, spawnServer, stop, stopAll, type Server } from './procs.ts';
 
 const ROOT = resolve(import.meta.dir, '..');
@@ -118,6 +118,8 @@ interface Target {
   tree: boolean;
   url: string;
   headers: Record<string, string>;
+  /** The peer serves only the 2024-11-05 HTTP+SSE transport (mcp-hub). */
+  legacySse?: boolean;
   session?: Session;
   tool?: string;
 }
@@ -128,7 +130,7 @@ async function openSession(target: Target, deadlineMs = 30_000): Promise<void> {
   let last: unknown;
   while (performance.now() < end) {
     try {
-      const session = new Session(target.url, target.headers);
+      const session = target.legacySse ? new SseSession(target.url, target.headers) : new Session(target.url, target.headers);
       await session.open();
       target.tool = await findEchoTool(session);
       target.session = session;
@@ -154,7 +156,8 @@ async function startPeer(name: string, bin: string): Promise<Target> {
   }
   // Peers log in their own formats: readiness is a working session (openSession retries).
   const server = await spawnServer(name, cmd, null);
-  const target: Target = { name, server, tree: true, url: `http://127.0.0.1:${port}/mcp`, headers: {} };
+  // mcp-hub serves MCP only over the deprecated HTTP+SSE transport (GET /mcp, POST /messages).
+  const target: Target = { name, server, tree: true, url: `http://127.0.0.1:${port}/mcp`, headers: {}, legacySse: name === 'mcp-hub' };
   try {
     await openSession(target, 30_000);
   } catch (err) {
