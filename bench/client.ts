@@ -170,7 +170,10 @@ export class SseSession extends Session {
   private sseId = 1;
 
   override async open(): Promise<Json> {
-    const res = await fetch(this.url, { headers: { ...this.headers('text/event-stream') }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    // The timeout bounds only the wait for the response headers: the event stream itself lives on.
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(new CallError(`GET ${this.url}: no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    const res = await fetch(this.url, { headers: { ...this.headers('text/event-stream') }, signal: connect.signal }).finally(() => clearTimeout(timer));
     if (res.status !== 200 || !res.body) throw new CallError(`GET ${this.url}: HTTP ${res.status}`);
     this.reader = res.body.getReader();
     const endpoint = new Promise<string>((resolve, reject) => void this.pump(resolve).catch(reject));
@@ -184,7 +187,12 @@ export class SseSession extends Session {
     let buffer = '';
     for (;;) {
       const { done, value } = await this.reader!.read();
-      if (done) return;
+      if (done) {
+        // Answers still owed come on no other stream: fail them now rather than after the request timeout.
+        for (const w of this.waiting.values()) w({ error: { message: 'the event stream ended' } });
+        this.waiting.clear();
+        return;
+      }
       buffer += decoder.decode(value, { stream: true });
       let cut: number;
       while ((cut = buffer.indexOf('\n\n')) >= 0) {
@@ -207,7 +215,12 @@ export class SseSession extends Session {
     await res.arrayBuffer();
   }
 
-  override async request(method: string, params?: Json): Promise<Json> {
+  /** A reopening in progress (the peer dropped the event stream, e.g. while other targets were measured). */
+  private reopening?: Promise<unknown>;
+
+  override async request(method: string, params?: Json, retried = false): Promise<Json> {
+    // The initialize of a reopening itself must not wait for that reopening.
+    if (this.reopening && method !== 'initialize') await this.reopening;
     const id = this.sseId++;
     const answer = new Promise<Json>((resolve, reject) => {
       this.waiting.set(id, resolve);
@@ -215,10 +228,23 @@ export class SseSession extends Session {
     });
     const res = await fetch(this.postUrl!, { method: 'POST', headers: { ...this.headers(), 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }) });
     await res.arrayBuffer();
+    if (res.status === 404 && !retried && method !== 'initialize') {
+      this.waiting.delete(id);
+      void answer.catch(() => {});
+      // The stream (and with it the session) is gone: open a new one once, as a reconnecting client does.
+      this.reopening ??= this.reopen().finally(() => (this.reopening = undefined));
+      await this.reopening;
+      return this.request(method, params, true);
+    }
     if (res.status >= 300) throw new CallError(`${method}: HTTP ${res.status}`);
     const m = await answer;
     if (m.error) throw new CallError(`${method}: ${JSON.stringify(m.error).slice(0, 200)}`);
     return m.result as Json;
+  }
+
+  private async reopen(): Promise<void> {
+    await this.reader?.cancel().catch(() => {});
+    await this.open();
   }
 
   override async close(): Promise<void> {
