@@ -5,6 +5,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { AuthSettings } from '../oauth/settings.ts';
 import { DURATION_MESSAGE, parseDuration } from './duration.ts';
 
 /** What the schema needs from outside: the environment (for `~` and XDG defaults) and the config file's directory. */
@@ -598,18 +599,7 @@ export interface Config {
   data_dir: string;
   log_level: 'debug' | 'info' | 'warn' | 'error';
   log_format: 'auto' | 'text' | 'json';
-  auth: {
-    mode: 'oauth' | 'none';
-    password_hash?: string;
-    access_token_ttl: number;
-    refresh_token_ttl: number;
-    refresh_grace: number;
-    code_ttl: number;
-    registration: { enabled: boolean; rate_limit: number; unused_client_ttl: number };
-    cimd: { enabled: boolean; allow_private_addresses: boolean; allow_http: boolean; timeout: number; max_bytes: number };
-    clients: { client_id: string; client_name?: string; redirect_uris: string[]; client_secret_hash?: string }[];
-    login: { max_failures: number; lockout: number; global_max_failures: number };
-  };
+  auth: AuthSettings;
   http: {
     allowed_origins: string[];
     allowed_hosts: string[];

@@ -6,6 +6,9 @@
 
 type Json = Record<string, unknown>;
 
+/** MCP log levels (RFC 5424 severities), least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
 export type ListKind = 'tools' | 'prompts' | 'resources';
 
 /** Which backends a caller may use; derived from the token's grant (or all, with auth.mode none). */

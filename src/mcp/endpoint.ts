@@ -356,7 +356,7 @@ export class McpEndpoint {
     // Server-Timing tells a client (and the benchmark) what the gateway itself spent on an answer from memory.
     if (own !== undefined) return jsonResponse(own instanceof Error ? this.errorBody(m.id, own) : resultBody(m.id, own), performance.now() - started);
     const call = this.call(m, grant, session, req, started);
-    if (!sseAccepted) return this.settle(m, call).then(jsonBody);
+    if (!sseAccepted) return this.settle(m, call).then((body) => jsonResponse(body));
     return new Promise<Response>((resolve) => {
       let stream: EventStream | undefined;
       const upgrade = (): EventStream => {
@@ -539,10 +539,6 @@ function resultBody(id: unknown, result: Json | RawResult): string {
   const raw = resultText(result);
   if (raw !== undefined) return `{"result":${raw},"jsonrpc":"2.0","id":${idText}}`;
   return `{"jsonrpc":"2.0","id":${idText},"result":${JSON.stringify(result)}}`;
-}
-
-function jsonBody(body: string): Response {
-  return jsonResponse(body);
 }
 
 function jsonResponse(body: string, serverMs?: number): Response {

@@ -5,6 +5,7 @@
  * headers agree with the body. The order of the checks is the precedence of their errors: a request
  * failing several is answered by the first. Every rejection is a 400 with a JSON-RPC error.
  */
+import { LOG_LEVELS } from './call-context.ts';
 import { CAPABILITIES_META, CLIENT_INFO_META, LOG_LEVEL_META, MODERN_VERSION, PROTOCOL_META, decodeHeaderValue } from '../backends/discover.ts';
 
 type Json = Record<string, unknown>;
@@ -12,11 +13,10 @@ type Json = Record<string, unknown>;
 /** Revisions of the 2026 era served on /mcp. */
 export const MODERN_VERSIONS = [MODERN_VERSION];
 /** SEP-2243 HeaderMismatch. */
-export const HEADER_MISMATCH = -32020;
+const HEADER_MISMATCH = -32020;
 /** UnsupportedProtocolVersion. */
 export const UNSUPPORTED_VERSION = -32022;
 const INVALID_PARAMS = -32602;
-const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 /** The body field each method's `Mcp-Name` header mirrors. */
 const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri', 'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId' };
@@ -70,7 +70,8 @@ export function hasClaim(params: unknown): boolean {
   return meta !== undefined && PROTOCOL_META in meta;
 }
 
-function mismatch(header: string, body: string): Rejection {
+/** A 400 HeaderMismatch (-32020): a header disagrees with the body (SEP-2243). */
+export function headerMismatch(header: string, body: string): Rejection {
   return { status: 400, error: { code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${body}`, data: { mismatch: { header, body } } } };
 }
 
@@ -90,7 +91,7 @@ export function envelopeIssues(meta: Json): { key: string; problem: string }[] {
   const info = meta[CLIENT_INFO_META];
   expect(CLIENT_INFO_META, info === undefined || (isObject(info) && typeof info.name === 'string' && typeof info.version === 'string'), 'object with name and version');
   const level = meta[LOG_LEVEL_META];
-  if (level !== undefined && !LEVELS.includes(level as string)) issues.push({ key: LOG_LEVEL_META, problem: `Invalid option: expected one of ${LEVELS.map((l) => `"${l}"`).join('|')}` });
+  if (level !== undefined && !LOG_LEVELS.includes(level as string)) issues.push({ key: LOG_LEVEL_META, problem: `Invalid option: expected one of ${LOG_LEVELS.map((l) => `"${l}"`).join('|')}` });
   const token = meta.progressToken;
   expect('progressToken', token === undefined || typeof token === 'string' || typeof token === 'number', 'string or number');
   return issues;
@@ -113,7 +114,7 @@ export function classify(body: Json | Json[], h: McpHeaders): 'legacy' | Rejecti
   const headerModern = h.version !== undefined && isModernVersion(h.version);
   const request = 'id' in body;
   if (request && method === 'initialize' && !validModernClaim(params)) {
-    if (headerModern) return mismatch(h.version!, 'an initialize request (legacy handshake) was sent with a modern MCP-Protocol-Version header');
+    if (headerModern) return headerMismatch(h.version!, 'an initialize request (legacy handshake) was sent with a modern MCP-Protocol-Version header');
     return 'legacy';
   }
   if (hasClaim(params)) {
@@ -127,10 +128,10 @@ export function classify(body: Json | Json[], h: McpHeaders): 'legacy' | Rejecti
       return { status: 400, error: { code: INVALID_PARAMS, message: `Invalid _meta envelope for protocol revision ${MODERN_VERSION}: ${issue.key}: ${issue.problem}`, data: { envelope: issue } } };
     }
     const version = claimed as string;
-    if (h.version !== undefined && h.version !== version) return mismatch(h.version, `the ${request ? 'body' : 'notification'} envelope names protocol version ${version} but the MCP-Protocol-Version header names ${h.version}`);
-    if (request && h.method !== undefined && h.method !== method) return mismatch(h.method, `the body names method ${method} but the Mcp-Method header names ${h.method}`);
+    if (h.version !== undefined && h.version !== version) return headerMismatch(h.version, `the ${request ? 'body' : 'notification'} envelope names protocol version ${version} but the MCP-Protocol-Version header names ${h.version}`);
+    if (request && h.method !== undefined && h.method !== method) return headerMismatch(h.method, `the body names method ${method} but the Mcp-Method header names ${h.method}`);
     if (!isModernVersion(version)) return 'legacy';
-    if (!request && h.method !== undefined && h.method !== method) return mismatch(h.method, `the notification body names method ${method} but the Mcp-Method header names ${h.method}`);
+    if (!request && h.method !== undefined && h.method !== method) return headerMismatch(h.method, `the notification body names method ${method} but the Mcp-Method header names ${h.method}`);
     return { kind: request ? 'request' : 'notification', message: body, revision: version, ...(request && { envelope: meta }) };
   }
   if (!headerModern) return 'legacy';
@@ -140,7 +141,7 @@ export function classify(body: Json | Json[], h: McpHeaders): 'legacy' | Rejecti
     const keys = missing.length > 0 ? missing : [PROTOCOL_META];
     return { status: 400, error: { code: INVALID_PARAMS, message: `Invalid params: the MCP-Protocol-Version header names protocol revision ${h.version}, but the request is missing the required per-request envelope key(s): ${keys.join(', ')}`, data: { envelope: { missing: keys } } } };
   }
-  if (h.method !== undefined && h.method !== method) return mismatch(h.method, `the notification body names method ${method} but the Mcp-Method header names ${h.method}`);
+  if (h.method !== undefined && h.method !== method) return headerMismatch(h.method, `the notification body names method ${method} but the Mcp-Method header names ${h.method}`);
   return { kind: 'notification', message: body, revision: h.version! };
 }
 
@@ -151,16 +152,16 @@ export function checkModernRequest(m: ModernMessage, h: McpHeaders): Rejection |
   }
   if (m.kind !== 'request') return undefined;
   const method = String(m.message.method);
-  if (h.version === undefined) return mismatch('(missing)', `the body envelope names protocol version ${m.revision} but the required MCP-Protocol-Version header is absent`);
-  if (h.method === undefined) return mismatch('(missing)', `the body names method ${method} but the required Mcp-Method header is absent`);
+  if (h.version === undefined) return headerMismatch('(missing)', `the body envelope names protocol version ${m.revision} but the required MCP-Protocol-Version header is absent`);
+  if (h.method === undefined) return headerMismatch('(missing)', `the body names method ${method} but the required Mcp-Method header is absent`);
   const field = NAME_SOURCE[method];
   if (field === undefined) return undefined;
   const params = m.message.params as Json | undefined;
   const value = typeof params?.[field] === 'string' ? (params[field] as string) : undefined;
-  if (h.name === undefined) return value === undefined ? undefined : mismatch('(missing)', `the body carries params.${field}="${value}" but the required Mcp-Name header is absent`);
+  if (h.name === undefined) return value === undefined ? undefined : headerMismatch('(missing)', `the body carries params.${field}="${value}" but the required Mcp-Name header is absent`);
   const decoded = decodeHeaderValue(h.name);
-  if (decoded === undefined) return mismatch(h.name, 'the Mcp-Name header carries an invalid Base64 sentinel value');
-  if (value !== undefined && decoded !== value) return mismatch(h.name, `the body carries params.${field}="${value}" but the Mcp-Name header names "${decoded}"`);
+  if (decoded === undefined) return headerMismatch(h.name, 'the Mcp-Name header carries an invalid Base64 sentinel value');
+  if (value !== undefined && decoded !== value) return headerMismatch(h.name, `the body carries params.${field}="${value}" but the Mcp-Name header names "${decoded}"`);
   return undefined;
 }
 

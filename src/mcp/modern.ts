@@ -11,7 +11,7 @@ import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import type { Aggregator, CallContext, Grant, ListKind, SessionSink } from './aggregator.ts';
 import { CAPABILITIES_META, CLIENT_INFO_META, LOG_LEVEL_META, PROTOCOL_META, SERVER_INFO_META, paramHeaderMismatch } from '../backends/discover.ts';
-import { HEADER_MISMATCH, MODERN_VERSIONS, checkModernRequest, classify, hasClaim, isModernVersion, listenFilter, mcpHeaders, type ListenFilter, type ModernMessage, type Rejection } from './modern-wire.ts';
+import { MODERN_VERSIONS, headerMismatch, checkModernRequest, classify, hasClaim, isModernVersion, listenFilter, mcpHeaders, type ListenFilter, type ModernMessage, type Rejection } from './modern-wire.ts';
 import { RPC } from './router.ts';
 import { sseResponse, type EventStream } from './streams.ts';
 
@@ -127,16 +127,16 @@ export class ModernEra {
     if (method === 'tools/call') {
       const decls = this.agg.paramDecls(String(params.name), grant);
       const mismatch = decls && paramHeaderMismatch(decls, params.arguments, req.headers);
-      if (mismatch) return rejection({ status: 400, error: { code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${mismatch.message}`, data: { mismatch: { header: mismatch.header, body: mismatch.message } } } }, m.id);
+      if (mismatch) return rejection(headerMismatch(mismatch.header, mismatch.message), m.id);
     }
-    return this.call(m.id, method, stripEnvelope(params), c.envelope ?? {}, req, grant, forward.run);
+    return this.call(m.id, stripEnvelope(params), c.envelope ?? {}, req, grant, forward.run);
   }
 
   /**
    * Forwards one call; JSON unless the backend sends progress or log messages before its result (or
    * the call outlasts a keep-alive period) and the client accepts SSE.
    */
-  private call(id: unknown, method: string, params: Json, envelope: Json, req: Request, grant: Grant, run: Forward): Promise<Response> {
+  private call(id: unknown, params: Json, envelope: Json, req: Request, grant: Grant, run: Forward): Promise<Response> {
     const abort = new AbortController();
     const onAbort = () => abort.abort(req.signal.reason);
     req.signal.addEventListener('abort', onAbort, { once: true });

@@ -4,10 +4,9 @@
  * they watch (counted, so a backend is asked once per URI), and the fan-out of list_changed,
  * resources/updated and log messages to them. One broken receiver never stops delivery to the others.
  */
-import type { Grant, ListKind, SessionSink } from './call-context.ts';
+import { LOG_LEVELS, type Grant, type ListKind, type SessionSink } from './call-context.ts';
 
 type Json = Record<string, unknown>;
-const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 /** The connected receivers; a class because it owns the receiver set and the per-URI counts. */
 export class Subscribers {
@@ -67,7 +66,7 @@ export class Subscribers {
     const logger = params?.logger ? `${backend}/${String(params.logger)}` : backend;
     for (const sink of this.sinks) {
       if (!sink.logLevel || !allowed(sink.grant)) continue;
-      if (LEVELS.indexOf(level) >= LEVELS.indexOf(sink.logLevel)) safe(() => sink.log({ ...params, logger }));
+      if (LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(sink.logLevel)) safe(() => sink.log({ ...params, logger }));
     }
   }
 }
