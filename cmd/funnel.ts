@@ -6,7 +6,7 @@
 import { Argument, type Command } from 'commander';
 import { editConfigFile, setValue } from '../src/config/edit.ts';
 import { parseListen, type Config } from '../src/config/schema.ts';
-import type { Deps } from '../src/deps.ts';
+import type { Child, Deps } from '../src/deps.ts';
 import { errorMessage } from '../src/errors.ts';
 import { adminRequest } from '../src/http/admin.ts';
 import { loadCliConfig } from './config.ts';
@@ -150,23 +150,19 @@ interface ToolResult {
 function runTailscale(deps: Deps, args: string[], timeoutMs = 30_000): Promise<ToolResult> {
   const path = Bun.which('tailscale', { PATH: deps.env.PATH ?? '' });
   if (!path) return Promise.resolve({ code: null, output: '', stdout: '', notFound: true });
-  return new Promise((resolve) => {
-    const child = deps.spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...deps.env } as NodeJS.ProcessEnv });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    // `tailscale funnel` can block waiting for someone to enable Funnel in a browser; do not hang with it.
-    const timer = setTimeout(() => ((timedOut = true), child.kill('SIGTERM')), timeoutMs);
-    child.stdout?.on('data', (d) => (stdout += d));
-    child.stderr?.on('data', (d) => (stderr += d));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve({ code: null, output: stderr + stdout, stdout, notFound: err.code === 'ENOENT' });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output: `${stderr}\n${stdout}`.trim(), stdout, timedOut });
-    });
+  let child: Child;
+  try {
+    child = deps.spawn([path, ...args], { stdin: 'ignore', env: { ...deps.env } });
+  } catch {
+    return Promise.resolve({ code: null, output: '', stdout: '', notFound: true });
+  }
+  let timedOut = false;
+  // `tailscale funnel` can block waiting for someone to enable Funnel in a browser; do not hang with it.
+  const timer = setTimeout(() => ((timedOut = true), child.kill('SIGTERM')), timeoutMs);
+  return Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]).then(([stdout, stderr, exitCode]) => {
+    clearTimeout(timer);
+    const code = child.signalCode ? null : exitCode;
+    return { code, output: `${stderr}\n${stdout}`.trim(), stdout, timedOut };
   });
 }
 

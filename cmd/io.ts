@@ -1,4 +1,5 @@
 /** @module CLI output: data on stdout, messages on stderr, `error:`/`hint:` lines, colour only on a TTY without NO_COLOR. */
+import { isTerminal } from '../src/stdio-out.ts';
 import { cutToWidth, displayWidth, padEndWidth } from '../src/text.ts';
 
 export interface CliIo {
@@ -10,12 +11,12 @@ export interface CliIo {
 
 /** The process's own streams. */
 export function processIo(env: Readonly<Record<string, string | undefined>> = process.env): CliIo {
-  const isTTY = Boolean(process.stdout.isTTY);
+  // The streams are made on first output: `serve` writes here only when it fails to start (issue 7, memory).
   return {
     out: (t) => void process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
     err: (t) => void process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
-    isTTY,
-    color: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
+    isTTY: isTerminal(1),
+    color: isTerminal(2) && !env.NO_COLOR,
   };
 }
 

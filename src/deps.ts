@@ -1,15 +1,45 @@
 /** @module The injected seams (clock, fetch, random, spawn, log, env); built once by systemDeps() in cmd/. */
-import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import { createLogger, isJournalStream, type Logger } from './log.ts';
+import { fdWriter, isTerminal } from './stdio-out.ts';
 
 /** Milliseconds since the epoch; tests pass a manual clock. */
 export interface Clock {
   now(): number;
 }
 
-/** Starts a child process; the stdio backend calls it with `detached: true` so it owns a process group. */
-export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+/** A started child process: the parts of Bun's `Subprocess` the gateway uses (tests may wrap one). */
+export interface Child {
+  readonly pid: number;
+  /** Present when spawned with `stdin: 'pipe'`. */
+  readonly stdin: { write(chunk: string | Uint8Array): number | Promise<number>; flush(): number | Promise<number>; end(): number | Promise<number> } | null;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** Resolves with the exit code once the process has exited (a signal leaves `signalCode` set). */
+  readonly exited: Promise<number>;
+  readonly exitCode: number | null;
+  readonly signalCode: string | null;
+  kill(signal?: NodeJS.Signals | number): void;
+}
+
+/** How to start a child: stdout and stderr are always pipes. */
+export interface SpawnOptions {
+  cwd?: string;
+  env: Record<string, string | undefined>;
+  stdin: 'pipe' | 'ignore';
+  /** Its own session and process group (setsid), so that the whole group can be ended. */
+  detached?: boolean;
+}
+
+/**
+ * Starts a child process; throws at once when it cannot be started (no such program, bad cwd). Bun's own
+ * spawn: no node:child_process or node streams on the stdio backends' per-message path (issue 7).
+ */
+export type SpawnFn = (argv: string[], options: SpawnOptions) => Child;
+
+/** The real spawn. */
+export const bunSpawn: SpawnFn = (argv, o) =>
+  Bun.spawn(argv, { cwd: o.cwd, env: o.env, stdin: o.stdin, stdout: 'pipe', stderr: 'pipe', detached: o.detached }) as unknown as Child;
 
 /** Everything that varies between production and tests, passed down explicitly. */
 export interface Deps {
@@ -41,8 +71,8 @@ export function systemDeps(overrides: Partial<Deps> = {}): Deps {
     clock: systemClock,
     fetch: globalThis.fetch.bind(globalThis),
     random: secureRandom,
-    spawn: (command, args, options) => nodeSpawn(command, args, options),
-    log: createLogger({ json: !process.stdout.isTTY, journald: stdoutIsJournal(process.env.JOURNAL_STREAM), write: (line) => process.stdout.write(line) }),
+    spawn: bunSpawn,
+    log: createLogger({ json: !isTerminal(1), journald: stdoutIsJournal(process.env.JOURNAL_STREAM), write: fdWriter(1) }),
     env: process.env,
     ...overrides,
   };

@@ -1,5 +1,4 @@
 /** @module All backends: start them in parallel, apply a new config by diff, close them all. */
-import { isDeepStrictEqual } from 'node:util';
 import type { Deps } from '../deps.ts';
 import { Backend, type BackendHooks, type BackendOptions } from './backend.ts';
 
@@ -25,7 +24,7 @@ export class BackendPool {
     for (const [name, backend] of this.backends) {
       const opts = next.get(name);
       if (!opts) removed.push(name);
-      else if (!isDeepStrictEqual(opts, backend.opts)) changed.push(name);
+      else if (!Bun.deepEquals(opts, backend.opts, true)) changed.push(name);
       else continue;
       this.backends.delete(name);
       closing.push(backend.close());

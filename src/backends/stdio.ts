@@ -4,9 +4,8 @@
  * rate, and the whole process group killed on close (npx/uvx start grandchildren that a plain kill
  * would leave behind).
  */
-import type { ChildProcess } from 'node:child_process';
-import type { SpawnFn } from '../deps.ts';
-import { GatewayError } from '../errors.ts';
+import type { Child, SpawnFn } from '../deps.ts';
+import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { LineSplitter, idOfOverflow, type Overflow } from './framing.ts';
 import { receivedAs, type RpcId, type RpcMessage, type Wire } from './rpc.ts';
@@ -53,12 +52,10 @@ export class StdioWire implements Wire {
   onmessage?: (msg: RpcMessage) => void;
   onfail?: (id: RpcId, err: Error) => void;
   onclose?: (err?: Error) => void;
-  private child?: ChildProcess;
+  private child?: Child;
   private closed = false;
   private closing?: Promise<void>;
   private queued = 0;
-  private readonly queue: number[] = [];
-  private readonly written = () => void (this.queued -= this.queue.shift() ?? 0);
   private stderrTail: string[] = [];
   private readonly lines: LineSplitter;
   private readonly stderr: StderrLimiter;
@@ -88,25 +85,34 @@ export class StdioWire implements Wire {
   }
 
   async start(): Promise<void> {
-    const child = this.spawn(this.params.command, this.params.args, {
-      cwd: this.params.cwd,
-      env: this.params.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    let child: Child;
+    try {
+      child = this.spawn([this.params.command, ...this.params.args], { cwd: this.params.cwd, env: this.params.env, stdin: 'pipe', detached: true });
+    } catch (err) {
+      throw new Error(`cannot start '${this.params.command}': ${errorMessage(err)}`);
+    }
     this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', () => resolve());
-      child.once('error', (err) => reject(new Error(`cannot start '${this.params.command}': ${err.message}`)));
-    });
-    child.on('error', (err) => this.log.warn('backend process error', { error: err.message }));
-    child.on('exit', (code, signal) => {
-      if (!this.closed) this.log.warn('backend process exited', { pid: child.pid, code, signal });
+    void child.exited.then((code) => {
+      const signal = child.signalCode;
+      if (!this.closed) this.log.warn('backend process exited', { pid: child.pid, code: signal ? null : code, signal });
       this.finish(new Error(signal ? `process killed by ${signal}` : `process exited with code ${code}`));
     });
-    child.stdout!.on('data', (chunk: Buffer) => this.lines.push(chunk));
-    child.stdin!.on('error', () => {});
-    this.pipeStderr(child);
+    void this.readStdout(child.stdout);
+    void this.readStderr(child.stderr);
+  }
+
+  /** Bun's pipe reader: each chunk goes straight to the line splitter (no node stream in between). */
+  private async readStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        this.lines.push(value);
+      }
+    } catch {
+      // the pipe broke: the exit handler reports the process
+    }
   }
 
   private line(bytes: Uint8Array): void {
@@ -135,29 +141,32 @@ export class StdioWire implements Wire {
     this.onfail?.(id, new GatewayError('backend_message_too_large', message, { detail: { backend: this.limits.backend, bytes: o.bytes, limit } }));
   }
 
-  private pipeStderr(child: ChildProcess): void {
+  private async readStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const utf8 = new TextDecoder();
     let partial = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (text: string) => {
-      const lines = (partial + text).split('\n');
-      partial = (lines.pop() ?? '').slice(-4096);
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        if (this.stderrTail.length >= 10) this.stderrTail.shift();
-        this.stderrTail.push(line.slice(0, 500));
-        this.stderr.line(line);
+    try {
+      for await (const chunk of stream) {
+        const lines = (partial + utf8.decode(chunk, { stream: true })).split('\n');
+        partial = (lines.pop() ?? '').slice(-4096);
+        for (const line of lines) {
+          if (!line.trim()) continue;
+          if (this.stderrTail.length >= 10) this.stderrTail.shift();
+          this.stderrTail.push(line.slice(0, 500));
+          this.stderr.line(line);
+        }
       }
-    });
+    } catch {
+      // the pipe broke: nothing more to log
+    }
   }
 
   send(msg: RpcMessage): void {
     const stdin = this.child?.stdin;
     if (!stdin || this.closed) throw new Error('backend process is not running');
-    // Bounded: a child that stopped reading its stdin fails new calls instead of growing our buffer.
-    // (Bun's writableLength stays 0, so the queue is counted here, released in write order.)
+    // Bounded: a child that stopped reading its stdin fails new calls instead of growing our buffer
+    // (bytes whose flush is still pending are counted here).
     if (this.queued > this.limits.maxMessageBytes) throw new Error(`backend is not reading its stdin (${this.queued} bytes queued)`);
     const line = JSON.stringify(msg) + '\n';
-    this.queued += line.length;
     // Messages sent in the same turn of the event loop go out in one write (many concurrent calls cost one
     // syscall, not one each): with other requests in flight the flush waits until the turn's callbacks and
     // their promise chains have settled; a lone request goes out at the end of its own microtask run.
@@ -182,9 +191,20 @@ export class StdioWire implements Wire {
     this.batch = '';
     const stdin = this.child?.stdin;
     if (!text || !stdin || this.closed) return;
-    this.queue.push(text.length);
-    stdin.write(text, this.written);
+    try {
+      stdin.write(text);
+      const flushed = stdin.flush();
+      // A full pipe: the rest goes out when the child reads; until then it counts against the bound.
+      if (typeof flushed !== 'number') {
+        const n = text.length;
+        this.queued += n;
+        flushed.then(this.released(n), this.released(n));
+      }
+    } catch {
+      // the pipe is closed: the exit handler fails what is in flight
+    }
   };
+  private readonly released = (n: number) => () => void (this.queued -= n);
 
   /** Ends the child and its process group: SIGTERM, then SIGKILL after a grace period. */
   close(): Promise<void> {
@@ -197,8 +217,12 @@ export class StdioWire implements Wire {
     this.stderr.flush();
     if (!child || child.exitCode !== null || child.signalCode !== null) return this.finish();
     this.closed = true;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.stdin?.end();
+    const exited = child.exited.then(() => {});
+    try {
+      void Promise.resolve(child.stdin?.end()).catch(() => {});
+    } catch {
+      // already closed
+    }
     killGroup(child.pid, 'SIGTERM');
     const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 2000);
     await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);

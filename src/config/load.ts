@@ -1,17 +1,17 @@
-/** @module Reads gateway.yaml: YAML parse -> ${VAR}/${file:PATH} interpolation -> schema validation -> Config, or every issue at once. */
+/**
+ * @module Reads gateway.yaml: YAML parse -> ${VAR}/${file:PATH} interpolation -> schema validation -> Config, or every
+ * issue at once. A well-formed file is read by Bun's native YAML parser; anything else (a syntax error, an invalid
+ * value, or what that parser reads differently from YAML 1.2: duplicate keys, merge keys, anchors, several documents)
+ * goes through the yaml package's document (yaml-document.ts), whose positions name the line of every issue.
+ */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { errorMessage, GatewayError } from '../errors.ts';
-import { resolveConfigPath, validateConfig, type Config, type SchemaContext } from './schema.ts';
+import { expand, interpolateString, readUtf8, restoreDeferred, type ConfigIssue, type Deferred, type InterpolationContext, type Path, type ReadFile } from './interpolate.ts';
+import { validateConfig, type Config } from './schema.ts';
+import { isPlainYaml } from './plain-yaml.ts';
 
-/** One problem in a config file: dotted path (`backends.erp.url`, `auth.clients[0].client_id`), message, 1-based position. */
-export interface ConfigIssue {
-  path: string;
-  message: string;
-  line?: number;
-  col?: number;
-}
+export type { ConfigIssue, ReadFile } from './interpolate.ts';
 
 /** A config file that could not be read or is invalid; `message` lists every issue, one per line. */
 export class ConfigError extends GatewayError {
@@ -31,155 +31,6 @@ export class ConfigError extends GatewayError {
 export function formatIssue(issue: ConfigIssue, file: string): string {
   const where = issue.line !== undefined ? ` (${basename(file)}:${issue.line}:${issue.col ?? 1})` : '';
   return `${issue.path ? `${issue.path}: ` : ''}${issue.message}${where}`;
-}
-
-/** Reads a file's text; the seam `${file:PATH}` uses. */
-export type ReadFile = (path: string) => string;
-const readUtf8: ReadFile = (p) => readFileSync(p, 'utf8');
-
-type Path = (string | number)[];
-type Position = { line?: number; col?: number };
-
-function formatPath(path: Path): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
-}
-
-const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const LITERAL_HINT = 'write $${ for a literal ${';
-
-/** Index of the `}` closing a `${` whose body starts at `from`, allowing one level of nested `${...}`; -1 if none. */
-function closingBrace(s: string, from: number): number {
-  let depth = 1;
-  for (let j = from; j < s.length; j++) {
-    if (s.startsWith('${', j)) {
-      depth++;
-      j++;
-    } else if (s[j] === '}' && --depth === 0) return j;
-  }
-  return -1;
-}
-
-interface InterpolationContext extends SchemaContext {
-  readFile: ReadFile;
-}
-
-function resolveReference(ref: string, ctx: InterpolationContext, allowFile: boolean): { value?: string; errors: string[] } {
-  if (ref.startsWith('file:') && allowFile) {
-    const inner = expand(ref.slice(5), ctx, false);
-    if (inner.errors.length > 0) return inner;
-    const path = inner.value ? resolveConfigPath(inner.value, ctx) : undefined;
-    if (path === undefined) return { errors: [`\${file:} needs a path${inner.value ? ' (HOME is not set for ~)' : ''}`] };
-    try {
-      // Files written with `echo` or systemd-creds end in a newline that is not part of the secret.
-      return { value: ctx.readFile(path).replace(/(\r?\n)+$/, ''), errors: [] };
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      return { errors: [`cannot read ${path}: ${typeof code === 'string' ? code : errorMessage(err)}`] };
-    }
-  }
-  if (!VAR_NAME.test(ref)) return { errors: [`invalid reference \${${ref}}: use \${VAR} or \${file:PATH}, and ${LITERAL_HINT}`] };
-  const value = ctx.env[ref];
-  return value === undefined ? { errors: [`environment variable ${ref} is not set`] } : { value, errors: [] };
-}
-
-/** Replaces `${VAR}` and `${file:PATH}` (PATH may itself use `${VAR}`); `$${` stays a literal `${`. */
-function expand(s: string, ctx: InterpolationContext, allowFile: boolean): { value: string; errors: string[] } {
-  let value = '';
-  const errors: string[] = [];
-  let i = 0;
-  while (i < s.length) {
-    if (s.startsWith('$${', i)) {
-      value += '${';
-      i += 3;
-    } else if (s.startsWith('${', i)) {
-      const end = closingBrace(s, i + 2);
-      if (end < 0) return { value, errors: [...errors, `unterminated \${ (${LITERAL_HINT})`] };
-      const r = resolveReference(s.slice(i + 2, end), ctx, allowFile);
-      value += r.value ?? '';
-      errors.push(...r.errors);
-      i = end + 1;
-    } else {
-      value += s[i++];
-    }
-  }
-  return { value, errors };
-}
-
-type Visit = (node: { value: unknown; range?: [number, number, number] | null }, path: Path) => void;
-
-/** Visits every string scalar in VALUE position (keys are never interpolated); aliases are visited at their anchor. */
-function walkStrings(node: unknown, path: Path, visit: Visit): void {
-  if (isMap(node)) for (const pair of node.items) walkStrings(pair.value, [...path, keyText(pair.key)], visit);
-  else if (isSeq(node)) node.items.forEach((item, i) => walkStrings(item, [...path, i], visit));
-  else if (isScalar(node) && typeof node.value === 'string') visit(node, path);
-}
-
-function keyText(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
-}
-
-/**
- * A backend's url, headers, env and args may hold secrets (`${ERP_TOKEN}`, `${file:${CREDENTIALS_DIRECTORY}/t}`) that only
- * the service has; they are resolved when the backend is started or probed (resolveBackendSecrets), never at load, so
- * `tokens revoke` works in a shell without them (issue 8 finding 2).
- */
-function isDeferred(path: Path): boolean {
-  if (path[0] !== 'backends' || path.length < 3) return false;
-  return (path.length === 3 && path[2] === 'url') || (path.length === 4 && ['headers', 'env', 'args'].includes(String(path[2])));
-}
-
-/** Syntax-checks references without resolving them; each becomes `x` so the value can still be validated. */
-const CHECK_ONLY: InterpolationContext = { env: new Proxy({}, { get: () => 'x' }), configDir: '/', readFile: () => 'x' };
-
-/** Rewrites a relative literal `${file:PATH}` to an absolute one (relative to the config file), for later resolution. */
-function anchorFileRefs(s: string, configDir: string): string {
-  let out = '';
-  let i = 0;
-  while (i < s.length) {
-    if (s.startsWith('$${', i)) {
-      out += '$${';
-      i += 3;
-    } else if (s.startsWith('${file:', i)) {
-      const end = closingBrace(s, i + 2);
-      const p = s.slice(i + 7, end);
-      out += p === '' || /^[/~$]/.test(p) ? s.slice(i, end + 1) : `\${file:${resolve(configDir, p)}}`;
-      i = end + 1;
-    } else {
-      out += s[i++];
-    }
-  }
-  return out;
-}
-
-/** Interpolates in place; returns an issue per failed reference, the paths whose values stayed unresolved, and deferred templates. */
-function interpolateDocument(doc: Document, ctx: InterpolationContext, at: (offset?: number) => Position) {
-  const issues: ConfigIssue[] = [];
-  const failed: string[] = [];
-  const deferred: { path: Path; template: string }[] = [];
-  walkStrings(doc.contents, [], (node, path) => {
-    const text = node.value as string;
-    if (!text.includes('$')) return;
-    const defer = isDeferred(path);
-    const r = expand(text, defer ? CHECK_ONLY : ctx, true);
-    if (r.errors.length === 0) {
-      if (defer && r.value !== text) {
-        deferred.push({ path, template: anchorFileRefs(text, ctx.configDir) });
-        // Validated with a stand-in; a reference at the start of a url stands for its scheme and host.
-        node.value = path[2] === 'url' && text.startsWith('${') ? `http://placeholder.invalid/${r.value}` : r.value;
-      } else node.value = r.value;
-    } else failed.push(formatPath(path));
-    for (const message of r.errors) issues.push({ path: formatPath(path), message, ...at(node.range?.[0]) });
-  });
-  return { issues, failed, deferred };
-}
-
-/** Puts the unresolved templates back into the validated config's backends. */
-function restoreDeferred(config: Config, deferred: { path: Path; template: string }[]): void {
-  for (const { path, template } of deferred) {
-    const backend = config.backends[String(path[1])] as unknown as Record<string, unknown>;
-    if (path.length === 3) backend.url = template;
-    else (backend[String(path[2])] as Record<string | number, string>)[path[3]] = template;
-  }
 }
 
 /** The secret-bearing fields of a backend, as `createTransport` needs them. */
@@ -224,58 +75,6 @@ export function resolveBackendSecrets<T extends BackendSecrets>(
   return out;
 }
 
-function rangeStart(node: unknown): number | undefined {
-  return (node as { range?: [number, number, number] } | null)?.range?.[0];
-}
-
-/** An empty value (`key:` with nothing after it) has no useful position; point at its key instead. */
-function isEmptyValue(node: unknown): boolean {
-  return node == null || (isScalar(node) && node.value === null && !node.source);
-}
-
-/** Offset for an issue: the value node (or key, for unknown keys); for a missing key, the nearest existing parent. */
-function locate(doc: Document, path: Path, at: 'key' | 'value'): number | undefined {
-  let node: unknown = doc.contents;
-  let offset = rangeStart(node);
-  for (let i = 0; i < path.length; i++) {
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isSeq(node) && typeof path[i] === 'number') {
-      node = node.items[path[i] as number];
-    } else if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p.key) === String(path[i]));
-      if (!pair) return offset;
-      const last = i === path.length - 1;
-      if (last && (at === 'key' || isEmptyValue(pair.value))) return rangeStart(pair.key);
-      node = isEmptyValue(pair.value) ? pair.key : pair.value;
-    } else {
-      return offset;
-    }
-    if (node == null) return offset;
-    offset = rangeStart(node) ?? offset;
-  }
-  return offset;
-}
-
-function byPosition(a: ConfigIssue, b: ConfigIssue): number {
-  return (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0);
-}
-
-const isUnder = (path: string, parents: string[]) => parents.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
-
-/**
- * An empty file (or one holding only comments) or a top level that is not a mapping is refused rather than read
- * as "all defaults": a half-saved file must never replace a running config with one that has no backends.
- */
-function topLevelIssue(doc: Document, at: (offset?: number) => Position): ConfigIssue | undefined {
-  const top = doc.contents;
-  if (top === null || (isScalar(top) && (top.value === null || top.value === ''))) {
-    return { path: '', message: 'config file is empty; it needs at least a mapping of keys (see gateway.example.yaml), or {} for all defaults' };
-  }
-  if (isMap(top)) return undefined;
-  const kind = isSeq(top) ? 'a list' : isScalar(top) ? `a ${typeof top.value} (${JSON.stringify(top.value)})` : 'not a mapping';
-  return { path: '', message: `the top level must be a mapping of keys (listen:, backends:, …), got ${kind}`, ...at(rangeStart(top)) };
-}
-
 /**
  * Parses and validates gateway.yaml text. `file` names the file in messages and anchors relative paths
  * (data_dir, cwd, `${file:PATH}`); `readFile` is only used for `${file:PATH}`.
@@ -286,37 +85,53 @@ export function parseConfigText(
   env: Readonly<Record<string, string | undefined>>,
   readFile: ReadFile = readUtf8,
 ): { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] } {
-  const lineCounter = new LineCounter();
-  const at = (offset?: number): Position => (offset === undefined ? {} : lineCounter.linePos(offset));
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => ({
-        path: '',
-        message: e.code === 'MULTIPLE_DOCS' ? 'only one YAML document is allowed' : `YAML syntax error: ${e.message}`,
-        ...at(e.pos[0]),
-      })),
-    };
+  const config = readPlain(text, file, env, readFile);
+  if (config) return { ok: true, config };
+  // Loaded on first use only: see the module comment of yaml-document.ts.
+  const { parseWithPositions } = require('./yaml-document.ts') as typeof import('./yaml-document.ts');
+  return parseWithPositions(text, file, env, readFile);
+}
+
+/**
+ * The fast path: a file in the plain YAML subset both parsers read alike (plain-yaml.ts), parsed natively, every
+ * reference resolved and the result valid. Undefined at the first doubt, for the positioned path to report.
+ */
+function readPlain(text: string, file: string, env: Readonly<Record<string, string | undefined>>, readFile: ReadFile): Config | undefined {
+  if (!isPlainYaml(text)) return undefined;
+  let value: unknown;
+  try {
+    value = Bun.YAML.parse(text);
+  } catch {
+    return undefined;
   }
-  const shape = topLevelIssue(doc, at);
-  if (shape) return { ok: false, issues: [shape] };
+  if (!isMapping(value)) return undefined;
   const ctx: InterpolationContext = { env, configDir: dirname(resolve(file)), readFile };
-  const interpolation = interpolateDocument(doc, ctx, at);
-  const validation = validateConfig(doc.toJS() ?? {}, ctx);
-  if (validation.ok && interpolation.issues.length === 0) {
-    restoreDeferred(validation.value, interpolation.deferred);
-    return { ok: true, config: validation.value };
+  const deferred: Deferred = [];
+  if (!interpolateValues(value, [], ctx, deferred)) return undefined;
+  const validation = validateConfig(value, ctx);
+  if (!validation.ok) return undefined;
+  restoreDeferred(validation.value, deferred);
+  return validation.value;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Interpolates every string in value position in place (keys never); false at the first failed reference. */
+function interpolateValues(node: Record<string, unknown> | unknown[], path: Path, ctx: InterpolationContext, deferred: Deferred): boolean {
+  const keys: (string | number)[] = Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node);
+  for (const k of keys) {
+    const v = (node as Record<string | number, unknown>)[k];
+    const at = [...path, k];
+    if (typeof v === 'string') {
+      const r = interpolateString(v, at, ctx);
+      if (r.errors.length > 0) return false;
+      (node as Record<string | number, unknown>)[k] = r.value;
+      if (r.template !== undefined) deferred.push({ path: at, template: r.template });
+    } else if (v !== null && typeof v === 'object' && !interpolateValues(v as Record<string, unknown>, at, ctx, deferred)) return false;
   }
-  const schemaIssues = validation.ok ? [] : validation.issues;
-  const issues = [
-    ...interpolation.issues,
-    ...schemaIssues
-      .map((i) => ({ path: formatPath(i.path), message: i.message, ...at(locate(doc, i.path, i.at)) }))
-      // A value whose reference failed is reported once, not again as an invalid value.
-      .filter((i) => !isUnder(i.path, interpolation.failed)),
-  ];
-  return { ok: false, issues: issues.sort(byPosition) };
+  return true;
 }
 
 /** Reads and validates a config file; throws ConfigError listing every problem. */

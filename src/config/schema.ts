@@ -3,7 +3,7 @@
  * A hand-written validator (issue 7: zod cost ~50 ms of CPU and ~4 MB at start-up); it reports what the zod
  * schema it replaced reported, in the same order, down to which failures stop the checks that follow.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from '../ip.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AuthSettings } from '../oauth/settings.ts';
 import { DURATION_MESSAGE, parseDuration } from './duration.ts';

@@ -9,7 +9,6 @@
  *   answers the client with an `input_required` result whose `requestState` is an HMAC-signed,
  *   expiring, single-use token bound to the grant, and answers the waiting requests on the retry.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../deps.ts';
 import { RpcError } from '../errors.ts';
 
@@ -262,7 +261,7 @@ export class PendingInputs {
 
   private sign(payload: StatePayload): string {
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-    return `${STATE_PREFIX}${body}.${createHmac('sha256', this.key).update(body).digest('base64url')}`;
+    return `${STATE_PREFIX}${body}.${new Bun.CryptoHasher('sha256', this.key).update(body).digest('base64url')}`;
   }
 
   private verify(state: string): StatePayload {
@@ -271,8 +270,8 @@ export class PendingInputs {
     if (dot < 0 || state.length > 1024) throw invalidState('malformed');
     const body = rest.slice(0, dot);
     const mac = Buffer.from(rest.slice(dot + 1), 'base64url');
-    const want = createHmac('sha256', this.key).update(body).digest();
-    if (mac.length !== want.length || !timingSafeEqual(mac, want)) throw invalidState('integrity check failed');
+    const want = new Bun.CryptoHasher('sha256', this.key).update(body).digest();
+    if (mac.length !== want.length || !crypto.timingSafeEqual(mac, want)) throw invalidState('integrity check failed');
     let payload: StatePayload;
     try {
       payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as StatePayload;
@@ -296,5 +295,5 @@ interface StatePayload {
 }
 
 function grantTag(grantKey: string): string {
-  return createHash('sha256').update(grantKey).digest('base64url').slice(0, 16);
+  return new Bun.CryptoHasher('sha256').update(grantKey).digest('base64url').slice(0, 16);
 }

@@ -1,6 +1,5 @@
 /** @module Fetching Client ID Metadata Documents with SSRF protection, a size cap, a timeout, and a cache. */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { isIP } from '../ip.ts';
 import type { Deps } from '../deps.ts';
 import { errorMessage } from '../errors.ts';
 import { cacheLifetime, cimdUrlProblem, parseClientMetadataDocument, type CimdClient } from './cimd-document.ts';
@@ -102,7 +101,9 @@ async function fetchDocument(
 
 async function assertPublicHost(hostname: string): Promise<void> {
   const bare = hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(bare) ? [bare] : (await lookup(bare, { all: true, verbatim: true })).map((a) => a.address);
+  // node:dns is loaded on first use: most gateways never fetch a client metadata document (issue 7, memory).
+  const lookup = async () => (await (await import('node:dns/promises')).lookup(bare, { all: true, verbatim: true })).map((a) => a.address);
+  const addresses = isIP(bare) ? [bare] : await lookup();
   if (addresses.length === 0 || !addresses.every(isPublicAddress)) {
     throw new OAuthError('invalid_client', 'client metadata document host resolves to a non-public address');
   }

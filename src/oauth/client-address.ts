@@ -1,5 +1,5 @@
 /** @module The client's address: the TCP peer, or the right-most untrusted X-Forwarded-For hop when the peer is a trusted proxy. */
-import { BlockList, isIP } from 'node:net';
+import { AddressSet, isIP } from '../ip.ts';
 
 /** Trusted proxies when `http.trusted_proxies` is not set: loopback, which is how `tailscale funnel` and `tailscale serve` arrive. */
 export const DEFAULT_TRUSTED_PROXIES = ['127.0.0.0/8', '::1'];
@@ -20,21 +20,13 @@ export function isIpOrCidr(entry: string): boolean {
 
 /** Builds the trusted set; throws on an entry that is neither an IP nor a CIDR (the config schema checks first). */
 export function createTrustedProxies(entries: readonly string[]): TrustedProxies {
-  const list = new BlockList();
+  const list = new AddressSet();
   for (const raw of entries) {
     if (!isIpOrCidr(raw)) throw new Error(`not an IP address or CIDR: ${raw}`);
     const [addr, prefix] = raw.trim().split('/');
-    const type = isIP(addr!) === 4 ? 'ipv4' : 'ipv6';
-    if (prefix === undefined) list.addAddress(addr!, type);
-    else list.addSubnet(addr!, Number(prefix), type);
+    list.add(addr!, prefix === undefined ? undefined : Number(prefix));
   }
-  return {
-    has(address) {
-      const a = normalizeAddress(address);
-      const family = isIP(a);
-      return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6');
-    },
-  };
+  return { has: (address) => list.has(normalizeAddress(address)) };
 }
 
 /** `::ffff:1.2.3.4` (an IPv4 peer on a dual-stack socket) becomes `1.2.3.4`; brackets and zone ids are dropped. Pure. */

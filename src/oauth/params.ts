@@ -1,5 +1,4 @@
 /** @module Pure parameter rules shared by /authorize and /token: scope, resource (RFC 8707), PKCE (RFC 7636). */
-import { createHash } from 'node:crypto';
 import { OAuthError } from './errors.ts';
 import { SCOPES_SUPPORTED, type Endpoints } from './metadata.ts';
 
@@ -54,5 +53,5 @@ export function isValidCodeVerifier(verifier: string): boolean {
 
 /** Whether BASE64URL(SHA256(verifier)) equals the challenge (RFC 7636 §4.6, S256 only). */
 export function pkceMatches(verifier: string, challenge: string): boolean {
-  return createHash('sha256').update(verifier, 'ascii').digest('base64url') === challenge;
+  return new Bun.CryptoHasher('sha256').update(verifier, 'ascii').digest('base64url') === challenge;
 }

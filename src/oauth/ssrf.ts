@@ -1,5 +1,5 @@
 /** @module SSRF guard for outbound fetches: which IP addresses are public (RFC 6890 special-use ranges refused). Pure. */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from '../ip.ts';
 
 // [base, prefix length]; everything here is loopback, private, link-local (incl. cloud metadata), CGNAT,
 // documentation, benchmarking, multicast or reserved.

@@ -4,7 +4,6 @@
  * The rug-pull defence of issue 9 item 10.
  */
 import type { Database } from 'bun:sqlite';
-import { createHash } from 'node:crypto';
 
 type Json = Record<string, unknown>;
 
@@ -42,7 +41,7 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const sha256 = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest('hex');
 
 /** The pinned part of a tool as a backend lists it: name, description, input schema. */
 export function toolDefinition(tool: Json): ToolDefinition {

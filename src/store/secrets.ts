@@ -1,12 +1,11 @@
 /** @module Token hashing and random identifiers; the store keeps only SHA-256 hashes of tokens. */
-import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Random bytes source (Deps.random). */
 export type RandomFn = (bytes: number) => Uint8Array;
 
 /** Lower-case hex SHA-256 of a UTF-8 string; the lookup key for every stored token. */
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return new Bun.CryptoHasher('sha256').update(value, 'utf8').digest('hex');
 }
 
 /** Base64url without padding (RFC 4648 §5). */
@@ -23,5 +22,5 @@ export function randomToken(random: RandomFn, bytes = 32, prefix = ''): string {
 export function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a, 'utf8');
   const bb = Buffer.from(b, 'utf8');
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
+  return ab.length === bb.length && crypto.timingSafeEqual(ab, bb);
 }

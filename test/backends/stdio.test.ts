@@ -1,7 +1,6 @@
 import { expect, test } from 'bun:test';
-import { spawn as nodeSpawn } from 'node:child_process';
 import { backendEnv, StdioWire } from '../../src/backends/stdio.ts';
-import type { SpawnFn } from '../../src/deps.ts';
+import { bunSpawn, type Child, type SpawnFn } from '../../src/deps.ts';
 import { silentLogger } from '../../src/log.ts';
 
 test('stdio backends get a minimal environment: PATH with the usual tool places, HOME, LANG, plus their env', () => {
@@ -29,12 +28,29 @@ process.stdin.on('data', (c) => {
 
 test('issue 7 speed: requests sent across one turn of the event loop share one write to the child; a lone request goes out at once', async () => {
   const writes: number[] = [];
-  const spawn: SpawnFn = (command, args, options) => {
-    const child = nodeSpawn(command, args, options);
+  // The real child, with its stdin's writes counted (each write is one syscall when the pipe has room).
+  const spawn: SpawnFn = (argv, options) => {
+    const child = bunSpawn(argv, options);
     const stdin = child.stdin!;
-    const write = stdin.write.bind(stdin) as (chunk: string, cb?: () => void) => boolean;
-    stdin.write = ((chunk: string, cb?: () => void) => (writes.push(chunk.split('\n').length - 1), write(chunk, cb))) as typeof stdin.write;
-    return child;
+    const counted: Child['stdin'] = {
+      write: (chunk) => (writes.push(String(chunk).split('\n').length - 1), stdin.write(chunk)),
+      flush: () => stdin.flush(),
+      end: () => stdin.end(),
+    };
+    return {
+      pid: child.pid,
+      stdin: counted,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited: child.exited,
+      get exitCode() {
+        return child.exitCode;
+      },
+      get signalCode() {
+        return child.signalCode;
+      },
+      kill: (signal) => child.kill(signal),
+    };
   };
   const wire = new StdioWire({ command: process.execPath, args: ['-e', ANSWERER], env: backendEnv(process.env, {}) }, spawn, silentLogger, { backend: 't', maxMessageBytes: 1 << 20 });
   const answers = new Map<number, unknown>();
