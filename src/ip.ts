@@ -73,7 +73,7 @@ export function addressBytes(s: string): Uint8Array | undefined {
   return out;
 }
 
-/** A set of addresses and subnets of either family; an address matches only rules of its own family. */
+/** A set of addresses and subnets of either family; an address matches rules of its own family (an IPv4-mapped IPv6 address also the IPv4 ones). */
 export class AddressSet {
   private readonly rules: { bytes: Uint8Array; bits: number }[] = [];
 
@@ -87,7 +87,10 @@ export class AddressSet {
 
   has(address: string): boolean {
     const bytes = addressBytes(address);
-    return bytes !== undefined && this.rules.some((r) => r.bytes.length === bytes.length && samePrefix(r.bytes, bytes, r.bits));
+    if (!bytes) return false;
+    if (this.rules.some((r) => r.bytes.length === bytes.length && samePrefix(r.bytes, bytes, r.bits))) return true;
+    const mapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+    return mapped && this.rules.some((r) => r.bytes.length === 4 && samePrefix(r.bytes, bytes.subarray(12), r.bits));
   }
 }
 
