@@ -46,6 +46,8 @@ export interface StdioLimits {
 
 const decoder = new TextDecoder();
 const DROP_REPORT_MS = 10_000;
+/** How long the output of an exited child is still read before its calls fail. */
+const EXIT_DRAIN_MS = 200;
 
 /** A JSON-RPC wire over a child process that owns its own process group. */
 export class StdioWire implements Wire {
@@ -92,13 +94,15 @@ export class StdioWire implements Wire {
       throw new Error(`cannot start '${this.params.command}': ${errorMessage(err)}`);
     }
     this.child = child;
-    void child.exited.then((code) => {
+    const stdoutDone = this.readStdout(child.stdout);
+    void this.readStderr(child.stderr);
+    void child.exited.then(async (code) => {
       const signal = child.signalCode;
       if (!this.closed) this.log.warn('backend process exited', { pid: child.pid, code: signal ? null : code, signal });
+      // What the child wrote before it exited is still read (a grandchild holding stdout open bounds the wait).
+      await Promise.race([stdoutDone, new Promise((r) => setTimeout(r, EXIT_DRAIN_MS).unref?.())]);
       this.finish(new Error(signal ? `process killed by ${signal}` : `process exited with code ${code}`));
     });
-    void this.readStdout(child.stdout);
-    void this.readStderr(child.stderr);
   }
 
   /** Bun's pipe reader: each chunk goes straight to the line splitter (no node stream in between). */
@@ -192,7 +196,8 @@ export class StdioWire implements Wire {
     const stdin = this.child?.stdin;
     if (!text || !stdin || this.closed) return;
     try {
-      stdin.write(text);
+      const wrote = stdin.write(text);
+      if (typeof wrote !== 'number') wrote.catch(() => {});
       const flushed = stdin.flush();
       // A full pipe: the rest goes out when the child reads; until then it counts against the bound.
       if (typeof flushed !== 'number') {

@@ -92,3 +92,35 @@ test('issue 7 speed: requests sent across one turn of the event loop share one w
     await wire.close();
   }
 });
+
+/** A child that answers its first request, then exits at once (a one-shot tool, or a crash right after answering). */
+const ONE_SHOT = `
+let buf = '';
+process.stdin.on('data', (c) => {
+  buf += c;
+  const nl = buf.indexOf('\\n');
+  if (nl < 0) return;
+  const m = JSON.parse(buf.slice(0, nl));
+  const big = 'x'.repeat(200000);
+  process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { big } }) + '\\n', () => process.exit(0));
+});`;
+
+test('an answer written just before the child exits still reaches its call (the output is drained after exit)', async () => {
+  for (let round = 0; round < 5; round++) {
+    const wire = new StdioWire({ command: process.execPath, args: ['-e', ONE_SHOT], env: backendEnv(process.env, {}) }, bunSpawn, silentLogger, { backend: 't', maxMessageBytes: 1 << 20 });
+    let answer: unknown;
+    let closedBeforeAnswer = false;
+    const closed = new Promise<void>((resolve) => {
+      wire.onclose = () => {
+        if (answer === undefined) closedBeforeAnswer = true;
+        resolve();
+      };
+    });
+    wire.onmessage = (m) => void (answer = m.result);
+    await wire.start();
+    wire.send({ jsonrpc: '2.0', id: 1, method: 'm', params: {} });
+    await closed;
+    expect(closedBeforeAnswer).toBe(false);
+    expect((answer as { big: string }).big.length).toBe(200000);
+  }
+});
