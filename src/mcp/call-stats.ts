@@ -23,8 +23,9 @@ const RECENT_CALLS = 50;
 
 /** Call statistics; a class because it keeps the recent calls. */
 export class CallStats {
-  /** The most recent tools/call outcomes with their start times (ms), newest last. */
+  /** The most recent tools/call outcomes with their start times (ms): a ring, `next` is the oldest slot once full. */
   private readonly last: { rec: Omit<CallRecord, 'time'>; at: number }[] = [];
+  private next = 0;
   /**
    * Calls per second over the last minute, as a ring of 60 per-second counts with the second each
    * belongs to: constant memory and work per call (a timestamp per call held ~400,000 numbers at
@@ -44,7 +45,8 @@ export class CallStats {
   /** Records a finished call; `started` is the clock reading at its start. */
   /** The most recent tools/call outcomes, newest last. */
   get recent(): CallRecord[] {
-    return this.last.map(({ rec, at }) => ({ time: new Date(at).toISOString(), ...rec }));
+    const ordered = [...this.last.slice(this.next), ...this.last.slice(0, this.next)];
+    return ordered.map(({ rec, at }) => ({ time: new Date(at).toISOString(), ...rec }));
   }
 
   record(rec: Omit<CallRecord, 'time'>, started: number, args: unknown, result: unknown): void {
@@ -52,9 +54,13 @@ export class CallStats {
     safe(() =>
       this.audit?.call({ time: started, backend: rec.backend, tool: rec.tool, durationMs: rec.duration_ms, outcome: rec.outcome, error: rec.error, grantId: rec.grant_id, clientId: rec.client_id, clientName: rec.client_name, args, result }),
     );
-    this.last.push({ rec, at: started });
+    // A ring: no array shift per call.
+    if (this.last.length < RECENT_CALLS) this.last.push({ rec, at: started });
+    else {
+      this.last[this.next] = { rec, at: started };
+      this.next = (this.next + 1) % RECENT_CALLS;
+    }
     safe(() => this.onCall?.(rec));
-    if (this.last.length > RECENT_CALLS) this.last.shift();
     const second = Math.floor(this.clock.now() / 1000);
     const slot = second % 60;
     if (this.secondOf[slot] !== second) {

@@ -25,4 +25,13 @@ describe('CallStats', () => {
     expect(stats.perMinute()).toBe(60);
     expect(stats.recent.length).toBe(50);
   });
+
+  test('the recent calls are the last 50, oldest first, with their start times', () => {
+    const clock = manualClock(1_700_000_000_000);
+    const stats = new CallStats(clock, recordingLogger([]));
+    for (let i = 0; i < 123; i++) stats.record({ ...rec, tool: `t${i}` }, clock.now() + i, {}, {});
+    const recent = stats.recent;
+    expect(recent.map((r) => r.tool)).toEqual(Array.from({ length: 50 }, (_, i) => `t${73 + i}`));
+    expect(recent[0].time).toBe(new Date(1_700_000_000_000 + 73).toISOString());
+  });
 });
