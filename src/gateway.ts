@@ -9,10 +9,10 @@ import type { Deps } from './deps.ts';
 import { Aggregator, type BackendSpec, type Grant } from './mcp/aggregator.ts';
 import { McpEndpoint } from './mcp/endpoint.ts';
 import type { PeerAddress } from './http/peer.ts';
-import { createRoutes, type Authenticator, type GatewaySnapshot } from './http/routes.ts';
+import { createRoutes, type Authenticator, type GatewaySnapshot, type GrantResult } from './http/routes.ts';
 import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { join } from 'node:path';
-import { createAuthServer, type Principal } from './oauth/server.ts';
+import { createAuthServer, type AuthResult, type Principal } from './oauth/server.ts';
 import type { Database } from './store/db.ts';
 import { AuditLog } from './store/audit.ts';
 
@@ -89,12 +89,17 @@ function allowedOrigins(config: Config, publicUrl: string): Set<string> {
 }
 
 const ALL: Grant = { key: 'anonymous', backends: null };
+const NO_AUTH_RESULT: GrantResult = { ok: true, grant: ALL };
 
 /** `auth.mode: none` (loopback only, enforced by the config schema): every caller may use every backend. */
 export const noAuth: Authenticator = {
   routes: async () => undefined,
-  authenticate: async () => ({ ok: true, grant: ALL }),
+  authenticate: () => NO_AUTH_RESULT,
 };
+
+function toGrantResult(r: AuthResult): GrantResult {
+  return r.ok ? { ok: true, grant: grantOf(r.principal) } : r;
+}
 
 /** Grants already built, by the principal the bearer check's cache hands out again for every request. */
 const grants = new WeakMap<Principal, Grant>();
@@ -192,9 +197,9 @@ async function assemble(config: Config, deps: Deps, opts: GatewayOptions, aggreg
     });
     auth = {
       routes: (req, ip) => server.handle(req, ip),
-      authenticate: async (req, ip) => {
-        const r = await server.authenticate(req, ip);
-        return r.ok ? { ok: true, grant: grantOf(r.principal) } : r;
+      authenticate: (req, ip) => {
+        const r = server.authenticate(req, ip);
+        return r instanceof Promise ? r.then(toGrantResult) : toGrantResult(r);
       },
     };
     const revoked = server.onRevoked((ids) => {

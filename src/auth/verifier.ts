@@ -25,7 +25,8 @@ export type RevokedListener = (grantIds: string[]) => void;
 /** The cached bearer check; `close()` stops its timers and writes pending last-used times. */
 export interface BearerVerifier {
   /** Resource-server check for /mcp and /status: 401 + WWW-Authenticate when missing/invalid; refuses query-string tokens. */
-  authenticate(req: Request): Promise<AuthResult>;
+  /** Synchronous for a token verified within the cache's lifetime (the per-call path), else a promise. */
+  authenticate(req: Request): AuthResult | Promise<AuthResult>;
   /** In-process revocation of whole grants: drops their cached tokens now and tells the listeners. */
   grantsRevoked(grantIds: string[]): void;
   /** In-process revocation of one access token (RFC 7009 for an access token): drops it from the cache now. */
@@ -126,13 +127,26 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
       ctx.log.debug('could not record grant use', { error: err });
     }
   };
+  /** The full check of a token not in the cache (signature or hash, database). */
+  const check = async (key: string, now: number): Promise<AuthResult> => {
+    const before = generation;
+    try {
+      const checked = await checkBearerToken(key, ctx);
+      if (generation === before) remember(key, checked, now);
+      pendingUse.set(checked.principal.grantId, now);
+      return { ok: true, principal: checked.principal };
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      return invalidTokenResult(err, ctx);
+    }
+  };
   const pollTimer = setInterval(poll, opts.pollInterval ?? 250);
   pollTimer.unref?.();
   const flushTimer = setInterval(flush, opts.flushInterval ?? 5000);
   flushTimer.unref?.();
 
   return {
-    async authenticate(req) {
+    authenticate(req) {
       const refused = refuseQueryToken(req, ctx.endpoints);
       if (refused) return refused;
       const cred = parseAuthorization(req.headers.get('authorization'));
@@ -146,16 +160,7 @@ export function createBearerVerifier(ctx: BearerContext, opts: VerifierOptions =
         return { ok: true, principal: hit.principal };
       }
       if (hit) cache.delete(key);
-      const before = generation;
-      try {
-        const checked = await checkBearerToken(cred.token, ctx);
-        if (generation === before) remember(key, checked, now);
-        pendingUse.set(checked.principal.grantId, now);
-        return { ok: true, principal: checked.principal };
-      } catch (err) {
-        if (!(err instanceof OAuthError)) throw err;
-        return invalidTokenResult(err, ctx);
-      }
+      return check(key, now);
     },
     grantsRevoked,
     accessTokenRevoked(jti) {

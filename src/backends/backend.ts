@@ -7,7 +7,7 @@
 import type { Deps } from '../deps.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { RpcError, RpcPeer, type PeerHandlers, type Wire } from './rpc.ts';
+import { RpcError, RpcPeer, type CancelSignal, type PeerHandlers, type Wire } from './rpc.ts';
 import { initialize, listAll, type Catalog } from './handshake.ts';
 import { MODERN_VERSION, paramDeclarations, type BackendProtocol, type ParamDecl } from './discover.ts';
 import { StreamableHttpWire } from './http.ts';
@@ -92,7 +92,7 @@ interface LegacySession {
 
 /** Options of a forwarded request. */
 export interface ForwardOptions {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** 'legacy': the caller is a 2025 client (a dual-era backend serves it on its 2025 session). */
   era?: 'legacy';
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;

@@ -87,12 +87,23 @@ export interface PeerHandlers {
   closed(err: Error): void;
 }
 
+/**
+ * What a call can be cancelled by: an AbortSignal, or a lighter object with the members the peer uses (a gateway
+ * call is one itself, so that a forwarded call allocates no AbortController: issue 7, per-call cost).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: EventListenerObject): void;
+  removeEventListener(type: 'abort', listener: EventListenerObject): void;
+}
+
 /** Options of one outgoing request. */
 export interface CallOptions {
   timeout: number;
   /** Upper bound of the total time when progress keeps resetting the timeout; default 4x timeout. */
   maxTotal?: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
   /** Extra HTTP headers for this request (passed to the wire). */
   headers?: Record<string, string>;
@@ -316,6 +327,6 @@ export class RpcPeer {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
+function abortReason(signal: CancelSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new DOMException('request cancelled', 'AbortError');
 }

@@ -22,12 +22,16 @@ export interface GatewaySnapshot {
   recent_calls: CallRecord[];
 }
 
+/** A caller's grant, or the 401 response to send. */
+export type GrantResult = { ok: true; grant: Grant } | { ok: false; response: Response };
+
 /** The seam the OAuth layer fills: its own routes, and the bearer check in front of /mcp and /status. */
 export interface Authenticator {
   /** Serves the authorization server's routes; undefined for paths it does not own. */
   routes(req: Request, clientIp: string): Promise<Response | undefined>;
   /** Resource-server check: a grant, or the 401 response to send. */
-  authenticate(req: Request, clientIp?: PeerAddress): Promise<{ ok: true; grant: Grant } | { ok: false; response: Response }>;
+  /** Synchronous when the verdict is cached (the per-call path), else a promise. */
+  authenticate(req: Request, clientIp?: PeerAddress): GrantResult | Promise<GrantResult>;
 }
 
 export interface RouteDeps {
@@ -69,17 +73,20 @@ async function route(r: RouteDeps, req: Request, clientIp: PeerAddress): Promise
     const endpoint = r.endpoint;
     // Preflights carry no credentials; everything else meets the bearer check before any other check (spec-checklist §1.1).
     if (req.method === 'OPTIONS') return endpoint.preflight(req);
-    const auth = await r.auth.authenticate(req, clientIp);
+    const pending = r.auth.authenticate(req, clientIp);
+    const auth = pending instanceof Promise ? await pending : pending;
     return endpoint.withCors(req, auth.ok ? await endpoint.handle(req, auth.grant) : auth.response);
   }
   // The deprecated HTTP+SSE transport (2024-11-05) for SSE-only clients, behind the same bearer check (spec-checklist §2.11).
   if ((pathname === '/sse' && req.method === 'GET') || (pathname === '/messages' && req.method === 'POST')) {
-    const auth = await r.auth.authenticate(req, clientIp);
+    const pending = r.auth.authenticate(req, clientIp);
+    const auth = pending instanceof Promise ? await pending : pending;
     if (!auth.ok) return auth.response;
     return pathname === '/sse' ? r.endpoint.openSseTransport(req, auth.grant) : r.endpoint.postSseMessage(req, auth.grant);
   }
   if (pathname === '/status' && req.method === 'GET') {
-    const auth = await r.auth.authenticate(req, clientIp);
+    const pending = r.auth.authenticate(req, clientIp);
+    const auth = pending instanceof Promise ? await pending : pending;
     if (!auth.ok) return auth.response;
     return status(r, auth.grant);
   }

@@ -495,7 +495,7 @@ export class Aggregator {
   private async send(backend: Backend, route: Route, method: string, fwd: Json, ctx: CallContext, progressToken: unknown): Promise<Json> {
     this.serverRequests.enter(route.backend, ctx);
     try {
-      const opts = { signal: ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const), headers: ctx.clientHeaders && backend.protocolVersion === MODERN_VERSION && !backend.overStdio ? passedParamHeaders(ctx.clientHeaders) : undefined };
+      const opts = { signal: ctx.cancel ?? ctx.signal, onprogress: progressToken !== undefined ? ctx.progress : undefined, era: ctx.era === 'modern' ? undefined : ('legacy' as const), headers: ctx.clientHeaders && backend.protocolVersion === MODERN_VERSION && !backend.overStdio ? passedParamHeaders(ctx.clientHeaders) : undefined };
       const result = await backend.request(method, fwd, opts);
       // A 2025 client cannot read input_required: its inputs become requests on its call stream (issue 10).
       if (result.resultType !== 'input_required' || ctx.era === 'modern') return result;

@@ -4,6 +4,8 @@
  * call. Shared by the aggregator and the modules it delegates to.
  */
 
+import type { CancelSignal } from '../backends/rpc.ts';
+
 type Json = Record<string, unknown>;
 
 /** MCP log levels (RFC 5424 severities), least severe first. */
@@ -40,7 +42,10 @@ export interface SessionSink {
 /** The client side of one in-flight call, used to route server-to-client requests. */
 export interface CallContext {
   grant: Grant;
+  /** The call's AbortSignal (made on first use; the forwarded request itself listens on `cancel`). */
   signal?: AbortSignal;
+  /** Cancels the forwarded request; the call itself where there is one (no AbortController per call). */
+  cancel?: CancelSignal;
   /** Client capabilities, when known. */
   capabilities?: Json;
   /** Sends a request to the client on this call's stream; absent when the era has no such requests. */

@@ -7,7 +7,7 @@
  */
 import type { Database } from 'bun:sqlite';
 import type { Deps } from '../deps.ts';
-import { resultText } from '../backends/rpc.ts';
+import { resultText, type CancelSignal } from '../backends/rpc.ts';
 import { GatewayError, errorMessage } from '../errors.ts';
 import type { Aggregator, Grant } from './aggregator.ts';
 import { ClientRequests, type Emit } from './relay.ts';
@@ -367,7 +367,7 @@ export class McpEndpoint {
         session?.calls.add(s);
         s.onClose(() => {
           session?.calls.delete(s);
-          call.abort.abort(new Error('client closed the stream'));
+          call.cancelWith(new Error('client closed the stream'));
         });
         resolve(sseResponse(s));
         return s;
@@ -401,15 +401,14 @@ export class McpEndpoint {
   /** Runs a request to completion and serializes the JSON-RPC response; never throws. */
   private async settle(m: Json, call: Call): Promise<string> {
     this.calls.add(call);
-    const signal = call.signal;
     try {
       const result = await this.router.request(String(m.method), m.params as Json | undefined, call);
       // A call cut off by shutdown may come back as a tool error result; it is answered as the shutdown error.
-      if (signal.aborted && signal.reason === SHUTDOWN) throw SHUTDOWN;
+      if (call.aborted && call.reason === SHUTDOWN) throw SHUTDOWN;
       if (call.session && (m.method === 'logging/setLevel' || m.method === 'resources/subscribe' || m.method === 'resources/unsubscribe')) this.sessions.persist(call.session);
       return resultBody(m.id, result);
     } catch (err) {
-      return this.errorBody(m.id, signal.reason === SHUTDOWN ? SHUTDOWN : err);
+      return this.errorBody(m.id, call.reason === SHUTDOWN ? SHUTDOWN : err);
     } finally {
       this.calls.delete(call);
     }
@@ -426,7 +425,7 @@ export class McpEndpoint {
     if (m.method !== 'notifications/cancelled') return;
     const requestId = String((m.params as Json | undefined)?.requestId);
     for (const c of this.calls) {
-      if (c.grant.key === grant.key && c.session?.id === session?.id && String(c.id) === requestId) c.abort.abort(new Error('cancelled by the client'));
+      if (c.grant.key === grant.key && c.session?.id === session?.id && String(c.id) === requestId) c.cancelWith(new Error('cancelled by the client'));
     }
   }
 
@@ -477,7 +476,7 @@ export class McpEndpoint {
     clearInterval(this.slowCheck);
     this.clientRequests.rejectAll('gateway shutting down');
     this.agg.inputs.close();
-    for (const c of this.calls) c.abort.abort(SHUTDOWN);
+    for (const c of this.calls) c.cancelWith(SHUTDOWN);
     this.modern.close(SHUTDOWN);
     this.sessions.closeAll();
   }
@@ -492,14 +491,18 @@ const NEVER = new AbortController().signal;
 
 /**
  * One forwarded request in flight: its context for the router, its cancellation, and its slow-call upgrade.
- * A class (and its own abort listener) so that a call allocates no closures for this bookkeeping.
+ * A class (its own abort listener, and its own cancellation signal for the forwarded request) so that a call
+ * allocates no closures and no AbortController for this bookkeeping; a real AbortSignal is made only when
+ * something asks for `signal` (a relayed request to the client, an input_required round).
  */
-class Call implements RequestContext {
-  readonly abort = new AbortController();
-  readonly signal = this.abort.signal;
+class Call implements RequestContext, CancelSignal {
   emit?: Emit;
   /** Set while the response can still become a stream (the client accepts SSE). */
   upgrade?: () => void;
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners?: EventListenerObject[];
+  private controller?: AbortController;
   /** The client request's headers (its Mcp-Param-* go on to 2026-07-28 backends). */
   get headers(): Headers | undefined {
     return this.client?.headers;
@@ -516,6 +519,38 @@ class Call implements RequestContext {
     readonly since: number,
   ) {}
 
+  get cancel(): CancelSignal {
+    return this;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  addEventListener(_type: 'abort', listener: EventListenerObject): void {
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: EventListenerObject): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+
+  /** Cancels the call (client gone, notifications/cancelled, shutdown): its listeners run once. */
+  cancelWith(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const l of listeners ?? []) l.handleEvent(ABORT_EVENT);
+  }
+
   /** Cancels the call when its client goes away; attached only to calls that outlive one check period. */
   watchClient(): void {
     if (this.watching || !this.client) return;
@@ -526,9 +561,12 @@ class Call implements RequestContext {
   }
 
   handleEvent(): void {
-    this.abort.abort(this.client?.signal.reason);
+    this.cancelWith(this.client?.signal.reason);
   }
 }
+
+/** The event a Call's listeners get (the peer's ignore it, as they would an AbortSignal's). */
+const ABORT_EVENT = new Event('abort');
 
 function resultBody(id: unknown, result: Json | RawResult): string {
   const idText = JSON.stringify(id);

@@ -6,6 +6,7 @@
  */
 import { RpcError } from '../errors.ts';
 import type { Aggregator, CallContext, Grant } from './aggregator.ts';
+import type { CancelSignal } from '../backends/rpc.ts';
 import type { ClientRequests, Emit } from './relay.ts';
 import type { Session } from './sessions.ts';
 
@@ -29,6 +30,8 @@ export interface RequestContext {
   /** Capabilities the client declared (its session's, or its last initialize for stateless requests). */
   clientCapabilities?: Json;
   signal: AbortSignal;
+  /** What the forwarded request listens on instead of `signal`, when the context is one (no AbortController per call). */
+  cancel?: CancelSignal;
   /** Writes on this request's stream; absent when the client accepts only JSON. */
   emit?: Emit;
   /** The HTTP request's headers (its Mcp-Param-* go on to 2026-07-28 backends); absent off HTTP. */
@@ -130,7 +133,11 @@ export class Router {
     const grantKey = ctx.grant.key;
     return {
       grant: ctx.grant,
-      signal: ctx.signal,
+      // Read only when something needs a real AbortSignal (a relayed request, an input_required round).
+      get signal() {
+        return ctx.signal;
+      },
+      cancel: ctx.cancel,
       capabilities: ctx.clientCapabilities,
       logLevel: ctx.session?.logLevel,
       clientHeaders: ctx.headers,

@@ -28,7 +28,7 @@ import { createTraceRecorder, type TraceLimits } from './trace-record.ts';
 import { traceAuthentication, traceRoute } from './trace-steps.ts';
 import { peerAddress, type PeerAddress } from '../http/peer.ts';
 
-export type { Principal } from '../auth/bearer.ts';
+export type { AuthResult, Principal } from '../auth/bearer.ts';
 
 /** The mounted authorization server. */
 export interface AuthServer {
@@ -38,7 +38,8 @@ export interface AuthServer {
    */
   handle(req: Request, peerIp: string): Promise<Response | undefined>;
   /** Resource-server check for /mcp and /status: 401 + WWW-Authenticate when missing/invalid; refuses query-string tokens. */
-  authenticate(req: Request, peerIp?: PeerAddress): Promise<AuthResult>;
+  /** Synchronous for a cached token that needs no trace (the per-call path), else a promise. */
+  authenticate(req: Request, peerIp?: PeerAddress): AuthResult | Promise<AuthResult>;
   /**
    * Subscribes to revoked grants: `/revoke` of a refresh token, refresh-token or code reuse, and revocations
    * by another process (the CLI) noticed in the database within a second. Returns the unsubscribe function.
@@ -140,13 +141,18 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
       if (res) await traceRoute(req, res, ip, ctx);
       return res;
     },
-    authenticate: async (req, peer) => {
-      const result = await verifier.authenticate(req);
+    authenticate: (req, peer) => {
       // A personal token, or an OAuth grant whose first call is recorded: nothing to trace (the common case).
-      if (result.ok && (result.principal.kind !== 'oauth' || ctx.trace.knowsFirstCall(result.principal.grantId))) return result;
-      const ip = peerAddress(peer);
-      await traceAuthentication(req, result, ip === undefined ? undefined : addressOf(req, ip), ctx);
-      return result;
+      const untraced = (result: AuthResult) => result.ok && (result.principal.kind !== 'oauth' || ctx.trace.knowsFirstCall(result.principal.grantId));
+      const traced = async (pending: AuthResult | Promise<AuthResult>): Promise<AuthResult> => {
+        const result = await pending;
+        if (untraced(result)) return result;
+        const ip = peerAddress(peer);
+        await traceAuthentication(req, result, ip === undefined ? undefined : addressOf(req, ip), ctx);
+        return result;
+      };
+      const result = verifier.authenticate(req);
+      return result instanceof Promise || !untraced(result) ? traced(result) : result;
     },
     onRevoked: (listener) => verifier.onRevoked(listener),
     close: () => {
