@@ -75,3 +75,41 @@ describe('logs through the binary', () => {
     expect(plain.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('listening');
   }, 30_000);
 });
+
+test('a closed stdout never takes the gateway down: it keeps serving after the reader of its logs went away', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcpgw-logs-'));
+  const configPath = join(dir, 'gateway.yaml');
+  writeFileSync(configPath, stringify({ listen: '127.0.0.1:0', data_dir: join(dir, 'state'), log_level: 'debug', auth: { mode: 'none' }, backends: {} }));
+  const proc = Bun.spawn([BINARY, 'serve', '--config', configPath], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdout: 'pipe', stderr: 'ignore' });
+  try {
+    const reader = proc.stdout.getReader();
+    let text = '';
+    const deadline = Date.now() + 15_000;
+    while (!/url=(http:\/\/\S+)|"url":"(http:\/\/[^"]+)"/.test(text) && Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const m = /url=(http:\/\/\S+)|"url":"(http:\/\/[^"]+)"/.exec(text);
+    const url = m?.[1] ?? m?.[2];
+    expect(url).toBeDefined();
+    // The reader goes away: every later log line meets a closed pipe (EPIPE).
+    await reader.cancel();
+    for (let i = 0; i < 5; i++) {
+      proc.kill('SIGHUP'); // each reload writes log lines
+      await Bun.sleep(50);
+    }
+    const answers: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: i, method: 'ping' }) });
+      answers.push(res.status);
+      await res.text();
+    }
+    expect(answers.every((s) => s === 200)).toBe(true);
+    expect(proc.exitCode).toBeNull();
+  } finally {
+    proc.kill('SIGTERM');
+    await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
