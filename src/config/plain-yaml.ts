@@ -15,8 +15,11 @@ const KEY = /^([A-Za-z_][A-Za-z0-9_.\/-]*|"[^"\\]*"|'[^']*')[ ]*:(?:[ ]+(.*))?$/
 const LITERAL_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 /** A block scalar header (`|`, `>-`, `|+2`), with an optional comment. */
 const BLOCK_SCALAR = /^[|>][-+0-9]*(?:[ ]+#.*)?$/;
-/** Constructs that send a line to the yaml package: anchors, aliases and tags at a value's start, merge keys, directives, documents, complex keys. */
-const OUTSIDE = /(?:^|[\s\[{,:])[&*!][^\s]|<<|^%|^(?:---|\.\.\.)(?:\s|$)|^[ ]*\?(?:\s|$)/;
+/**
+ * Constructs that send a line to the yaml package: anchors, aliases and tags at a value's start, merge keys,
+ * directives, documents, complex keys, and a signed hex or octal number (`-0x1F`: a number for Bun, text for YAML 1.2).
+ */
+const OUTSIDE = /(?:^|[\s\[{,:])[&*!][^\s]|<<|^%|^(?:---|\.\.\.)(?:\s|$)|^[ ]*\?(?:\s|$)|(?:^|[\s\[{,:])[-+]0[xXoO]/;
 
 /** True when `text` is in the plain subset (see the module comment). */
 export function isPlainYaml(text: string): boolean {

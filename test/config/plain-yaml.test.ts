@@ -36,7 +36,7 @@ function generator(seed: number) {
     '2024-01-01', '12:30', '1.2.3', '127.0.0.1:4444', 'http://erp.lan/mcp?a=1&b=2', 'https://h/p#frag', 'a#b', 'a #comment', '${ERP_TOKEN}', '$${literal}',
     '"quoted # not a comment"', "'single ''quote'''", '"esc \\t \\u00e9 \\\\"', '"a: b"', "'x: y'", '"%x"', '-dash', '--flag', '- not seq', 'a,b', '"[x]"',
     '[a, b]', '[1, "two", three]', '[]', '{}', '{a: 1, b: x}', '{ mode: oauth }', '{a: 1, a: 2}', '[a, [b]]', '{a: {b: 1}}', '{ command: x, args: [a, "b c"] }', '{null: 1}', '{1.0: x, b: [1, 2]}', '{a: [x], a: [y]}', '{a: [x, ]}', 'a: b', 'x:y', '30s', '5m', '@at', '`tick`',
-    '|', '>-', '|+', '>2', '"unterminated', "'open", 'trailing  ', 'üñí', '"\\"q\\""', 'a\\b', '!tag', '&anchor x', '*alias', '<<', '? q', '%dir',
+    '-0x1F', '+0o17', '+0x1F', '[1, -0x1F]', '|', '>-', '|+', '>2', '"unterminated', "'open", 'trailing  ', 'üñí', '"\\"q\\""', 'a\\b', '!tag', '&anchor x', '*alias', '<<', '? q', '%dir',
   ] as const;
   const KEYS = ['a', 'b', 'listen', 'url', 'X-Api-Key', 'env', 'args', '"quoted key"', "'k'", 'key.with.dots', 'path/like', '1', 'true', 'null', 'a b', 'k:', '-k'];
   const block = (indent: number, depth: number): string[] => {
@@ -112,6 +112,8 @@ describe('plain YAML: what Bun reads natively is what the yaml package reads', (
     ['a multi-line quoted scalar', 'description: "one\n  two"\n'],
     ['a complex key', '? a\n: 1\n'],
     ['a tab', 'a:\n\tb: 1\n'],
+    ['a signed hex number (a number for Bun, text for YAML 1.2)', 'timeout: -0x1F\n'],
+    ['a signed octal number in a list', 'args: [+0o17]\n'],
     ['a flow mapping across lines', 'auth: {\n  mode: oauth }\n'],
   ])('%s is left to the yaml package', (_what, text) => {
     expect(isPlainYaml(text)).toBe(false);
