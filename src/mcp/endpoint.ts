@@ -548,7 +548,13 @@ class Call implements RequestContext, CancelSignal {
     this.controller?.abort(reason);
     const listeners = this.listeners;
     this.listeners = undefined;
-    for (const l of listeners ?? []) l.handleEvent(ABORT_EVENT);
+    for (const l of listeners ?? []) {
+      try {
+        l.handleEvent(ABORT_EVENT);
+      } catch {
+        // one listener failing must not keep the others from being told
+      }
+    }
   }
 
   /** Cancels the call when its client goes away; attached only to calls that outlive one check period. */
