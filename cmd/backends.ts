@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { editConfigFile, editConfigText, removeBackend, setBackend, type ConfigDoc } from '../src/config/edit.ts';
 import { formatIssue, parseConfigText } from '../src/config/load.ts';
-import type { Config } from '../src/config/schema.ts';
 import { adminRequest } from '../src/http/admin.ts';
 import type { GatewaySnapshot } from '../src/gateway.ts';
 import { buildView } from '../src/mcp/catalog.ts';

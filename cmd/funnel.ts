@@ -153,8 +153,8 @@ function runTailscale(deps: Deps, args: string[], timeoutMs = 30_000): Promise<T
   let child: Child;
   try {
     child = deps.spawn([path, ...args], { stdin: 'ignore', env: { ...deps.env } });
-  } catch {
-    return Promise.resolve({ code: null, output: '', stdout: '', notFound: true });
+  } catch (err) {
+    return Promise.resolve({ code: null, output: errorMessage(err), stdout: '', notFound: (err as { code?: unknown }).code === 'ENOENT' });
   }
   let timedOut = false;
   // `tailscale funnel` can block waiting for someone to enable Funnel in a browser; do not hang with it.

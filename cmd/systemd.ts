@@ -28,7 +28,6 @@ export interface UnitOptions {
 const SYSTEM_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 const STATE_DIR = '/var/lib/mcpgw';
 const CACHE_DIR = '/var/cache/mcpgw';
-const CONFIG_DIR = '/etc/mcpgw';
 const HOME_PREFIXES = ['/home/', '/root/', '/run/user/'];
 
 /** Quotes one ExecStart word for systemd: `%` and `$` are escaped (specifiers and variable expansion), spaces and quotes quoted. */

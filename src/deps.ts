@@ -33,7 +33,7 @@ export interface SpawnOptions {
 
 /**
  * Starts a child process; throws at once when it cannot be started (no such program, bad cwd). Bun's own
- * spawn: no node:child_process or node streams on the stdio backends' per-message path (issue 7).
+ * spawn: `serve` never loads node:child_process or node streams (issue 7, idle memory).
  */
 export type SpawnFn = (argv: string[], options: SpawnOptions) => Child;
 

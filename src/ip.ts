@@ -64,7 +64,7 @@ function ipv6Groups(s: string): number[] | undefined {
 }
 
 /** The address's bytes: 4 for IPv4, 16 for IPv6; undefined when it is not an address. */
-export function addressBytes(s: string): Uint8Array | undefined {
+function addressBytes(s: string): Uint8Array | undefined {
   if (isIPv4(s)) return new Uint8Array(s.split('.').map(Number));
   const g = ipv6Groups(s);
   if (!g) return undefined;

@@ -46,8 +46,6 @@ export interface StdioLimits {
 
 const decoder = new TextDecoder();
 const DROP_REPORT_MS = 10_000;
-/** How long the output of an exited child is still read before its calls fail. */
-const EXIT_DRAIN_MS = 200;
 
 /** A JSON-RPC wire over a child process that owns its own process group. */
 export class StdioWire implements Wire {
@@ -94,13 +92,12 @@ export class StdioWire implements Wire {
       throw new Error(`cannot start '${this.params.command}': ${errorMessage(err)}`);
     }
     this.child = child;
-    const stdoutDone = this.readStdout(child.stdout);
+    void this.readStdout(child.stdout);
     void this.readStderr(child.stderr);
-    void child.exited.then(async (code) => {
+    // Bun hands over what the child wrote before it exited ahead of the exit itself (test/backends/stdio.test.ts).
+    void child.exited.then((code) => {
       const signal = child.signalCode;
       if (!this.closed) this.log.warn('backend process exited', { pid: child.pid, code: signal ? null : code, signal });
-      // What the child wrote before it exited is still read (a grandchild holding stdout open bounds the wait).
-      await Promise.race([stdoutDone, new Promise((r) => setTimeout(r, EXIT_DRAIN_MS).unref?.())]);
       this.finish(new Error(signal ? `process killed by ${signal}` : `process exited with code ${code}`));
     });
   }
@@ -201,9 +198,9 @@ export class StdioWire implements Wire {
       const flushed = stdin.flush();
       // A full pipe: the rest goes out when the child reads; until then it counts against the bound.
       if (typeof flushed !== 'number') {
-        const n = text.length;
-        this.queued += n;
-        flushed.then(this.released(n), this.released(n));
+        const release = this.released(text.length);
+        this.queued += text.length;
+        flushed.then(release, release);
       }
     } catch {
       // the pipe is closed: the exit handler fails what is in flight

@@ -88,22 +88,21 @@ export function expand(s: string, ctx: InterpolationContext, allowFile: boolean)
   return { value, errors };
 }
 
-
 /**
  * A backend's url, headers, env and args may hold secrets (`${ERP_TOKEN}`, `${file:${CREDENTIALS_DIRECTORY}/t}`) that only
  * the service has; they are resolved when the backend is started or probed (resolveBackendSecrets), never at load, so
  * `tokens revoke` works in a shell without them (issue 8 finding 2).
  */
-export function isDeferred(path: Path): boolean {
+function isDeferred(path: Path): boolean {
   if (path[0] !== 'backends' || path.length < 3) return false;
   return (path.length === 3 && path[2] === 'url') || (path.length === 4 && ['headers', 'env', 'args'].includes(String(path[2])));
 }
 
 /** Syntax-checks references without resolving them; each becomes `x` so the value can still be validated. */
-export const CHECK_ONLY: InterpolationContext = { env: new Proxy({}, { get: () => 'x' }), configDir: '/', readFile: () => 'x' };
+const CHECK_ONLY: InterpolationContext = { env: new Proxy({}, { get: () => 'x' }), configDir: '/', readFile: () => 'x' };
 
 /** Rewrites a relative literal `${file:PATH}` to an absolute one (relative to the config file), for later resolution. */
-export function anchorFileRefs(s: string, configDir: string): string {
+function anchorFileRefs(s: string, configDir: string): string {
   let out = '';
   let i = 0;
   while (i < s.length) {
@@ -121,7 +120,6 @@ export function anchorFileRefs(s: string, configDir: string): string {
   }
   return out;
 }
-
 
 /** What interpolating one string value gave: its value, the template kept for later (deferred), or errors. */
 export interface Interpolated {
@@ -144,7 +142,7 @@ export function interpolateString(text: string, path: Path, ctx: InterpolationCo
 export type Deferred = { path: Path; template: string }[];
 
 /** Puts the unresolved templates back into the validated config's backends. */
-export function restoreDeferred(config: Config, deferred: { path: Path; template: string }[]): void {
+export function restoreDeferred(config: Config, deferred: Deferred): void {
   for (const { path, template } of deferred) {
     const backend = config.backends[String(path[1])] as unknown as Record<string, unknown>;
     if (path.length === 3) backend.url = template;

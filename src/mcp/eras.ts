@@ -124,7 +124,6 @@ export class PendingInputs {
   private readonly maxEntries: number;
   private readonly maxPerGrant: number;
   private readonly entries = new Map<string, Entry>();
-  private seq = 0;
 
   constructor(
     private readonly key: Uint8Array,

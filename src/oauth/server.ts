@@ -134,6 +134,15 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
   const routes = routeTable(ctx, sweep);
   const trusted = createTrustedProxies(opts.trustedProxies ?? DEFAULT_TRUSTED_PROXIES);
   const addressOf = (req: Request, peer: string) => clientAddress(peer, req.headers.get('x-forwarded-for'), trusted);
+  // A personal token, or an OAuth grant whose first call is recorded: nothing to trace (the common case).
+  const untraced = (result: AuthResult) => result.ok && (result.principal.kind !== 'oauth' || ctx.trace.knowsFirstCall(result.principal.grantId));
+  const traced = async (req: Request, peer: PeerAddress | undefined, pending: AuthResult | Promise<AuthResult>): Promise<AuthResult> => {
+    const result = await pending;
+    if (untraced(result)) return result;
+    const ip = peerAddress(peer);
+    await traceAuthentication(req, result, ip === undefined ? undefined : addressOf(req, ip), ctx);
+    return result;
+  };
   return {
     handle: async (req, peer) => {
       const ip = addressOf(req, peer);
@@ -142,17 +151,8 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
       return res;
     },
     authenticate: (req, peer) => {
-      // A personal token, or an OAuth grant whose first call is recorded: nothing to trace (the common case).
-      const untraced = (result: AuthResult) => result.ok && (result.principal.kind !== 'oauth' || ctx.trace.knowsFirstCall(result.principal.grantId));
-      const traced = async (pending: AuthResult | Promise<AuthResult>): Promise<AuthResult> => {
-        const result = await pending;
-        if (untraced(result)) return result;
-        const ip = peerAddress(peer);
-        await traceAuthentication(req, result, ip === undefined ? undefined : addressOf(req, ip), ctx);
-        return result;
-      };
       const result = verifier.authenticate(req);
-      return result instanceof Promise || !untraced(result) ? traced(result) : result;
+      return result instanceof Promise || !untraced(result) ? traced(req, peer, result) : result;
     },
     onRevoked: (listener) => verifier.onRevoked(listener),
     close: () => {

@@ -105,7 +105,7 @@ process.stdin.on('data', (c) => {
   process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { big } }) + '\\n', () => process.exit(0));
 });`;
 
-test('an answer written just before the child exits still reaches its call (the output is drained after exit)', async () => {
+test('an answer written just before the child exits still reaches its call before the wire closes', async () => {
   for (let round = 0; round < 5; round++) {
     const wire = new StdioWire({ command: process.execPath, args: ['-e', ONE_SHOT], env: backendEnv(process.env, {}) }, bunSpawn, silentLogger, { backend: 't', maxMessageBytes: 1 << 20 });
     let answer: unknown;
