@@ -4,14 +4,19 @@
  * On loopback, the load generator (this process) pinned to CPU 1 and every server to CPU 0 with `taskset`:
  *   direct       bench/echo-backend.ts over Streamable HTTP, called directly
  *   mcpgw-http   dist/mcpgw (auth.mode oauth, a personal token) in front of that backend over HTTP
- *   mcpgw-stdio  dist/mcpgw in front of bench/echo-backend.ts over stdio
+ *   mcpgw-stdio  dist/mcpgw in front of bench/echo-backend.ts over stdio (default `protocol: auto`: the backend
+ *                answers server/discover, so mcpgw speaks 2026-07-28 to it)
+ *   mcpgw-stdio-2025  the same with `protocol: legacy`: the backend serves the 2025-11-25 session the client
+ *                and `direct` use, so the two differ only by the gateway
  *   passthrough  bench/passthrough.ts (a do-nothing Bun proxy) in front of the HTTP backend: the floor
+ *   stdio-floor  bench/stdio-relay.ts (a bare Bun HTTP -> stdio relay, ids remapped, nothing else) in front of
+ *                bench/echo-backend.ts over stdio: the floor of the stdio path
  *   mcp-proxy, supergateway, mcp-hub   peers over stdio, when installed (never installed by this script)
  * Closed-loop `tools/call echo` at concurrency 1 and 32, one session per target, warm-up, three rounds with the
  * order of targets rotated; then tools/list over 2,000 tools, cold start, idle RSS, RSS per idle session, and
  * RSS under a log flood with non-reading clients. Prints a Markdown report and writes bench/results.json.
  *
- * Options: --seconds S (per measurement, default 2.5), --warmup S (default 0.5), --rounds N (default 3),
+ * Options: --seconds S (per measurement, default 2.5), --warmup S (default 2: the servers' JIT is still compiling their request path well after half a second), --rounds N (default 3),
  *          --sessions N (idle sessions, default 1000), --flood-seconds S (default 5), --only a,b (targets).
  * --only also picks the other measurements: `extra` (all of them) or any of tools2000, cold, idle, flood; e.g.
  * `--only cold,idle` measures only cold start and idle/per-session RSS (no load phase).
@@ -30,13 +35,14 @@ const BUN = realpathSync(process.execPath);
 const MCPGW = join(ROOT, 'dist/mcpgw');
 const ECHO = join(ROOT, 'bench/echo-backend.ts');
 const PASS = join(ROOT, 'bench/passthrough.ts');
+const STDIO_RELAY = join(ROOT, 'bench/stdio-relay.ts');
 const RESULTS = join(ROOT, 'bench/results.json');
 
 const { values: argv } = parseArgs({
   args: process.argv.slice(2),
   options: {
     seconds: { type: 'string', default: '2.5' },
-    warmup: { type: 'string', default: '0.5' },
+    warmup: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     sessions: { type: 'string', default: '1000' },
     'flood-seconds': { type: 'string', default: '5' },
@@ -48,7 +54,7 @@ const clamp = (v: string | undefined, lo: number, hi: number, dflt: number) => {
   return Number.isFinite(n) ? Math.min(hi, Math.max(lo, n)) : dflt;
 };
 const MEASURE_MS = clamp(argv.seconds, 0.2, 60, 2.5) * 1000;
-const WARMUP_MS = clamp(argv.warmup, 0, 30, 0.5) * 1000;
+const WARMUP_MS = clamp(argv.warmup, 0, 30, 2) * 1000;
 const ROUNDS = Math.round(clamp(argv.rounds, 1, 10, 3));
 const IDLE_SESSIONS = Math.round(clamp(argv.sessions, 10, 10_000, 1000));
 const FLOOD_MS = clamp(argv['flood-seconds'], 1, 30, 5) * 1000;
@@ -414,18 +420,19 @@ function report(cells: Cell[], extra: Record<string, unknown>): string {
   out.push(`## mcpgw benchmark (${new Date().toISOString().slice(0, 16)}Z)`);
   out.push('');
   out.push(`Loopback, load generator on CPU ${CLIENT_CPU}, servers on CPU ${SERVER_CPU}${HAS_TASKSET ? '' : ' (taskset missing: not pinned)'}; ${ROUNDS} rounds x ${MEASURE_MS / 1000} s per cell after ${WARMUP_MS / 1000} s warm-up; req/s is the median of rounds, p50/p99 over all rounds.`);
-  out.push('x direct = direct req/s / target req/s (throughput) and target p50 / direct p50; x floor = the same against passthrough.');
+  out.push('x direct = direct req/s / target req/s (throughput) and target p50 / direct p50; x floor = the same against passthrough (the HTTP floor); x stdio floor = the same against stdio-floor.');
   out.push('');
   for (const c of CONCURRENCIES) {
     out.push(`### tools/call echo, concurrency ${c}`);
     out.push('');
-    out.push('| target | req/s | p50 ms | p99 ms | errors | peak RSS MB | CPU µs/req | front CPU µs/req | thr x direct | p50 x direct | thr x floor | p50 x floor |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('| target | req/s | p50 ms | p99 ms | errors | peak RSS MB | CPU µs/req | front CPU µs/req | thr x direct | p50 x direct | thr x floor | p50 x floor | thr x stdio floor | p50 x stdio floor |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const direct = get('direct', c);
     const floor = get('passthrough', c);
+    const stdioFloor = get('stdio-floor', c);
     for (const cell of cells.filter((x) => x.concurrency === c)) {
       out.push(
-        `| ${cell.target} | ${cell.rps} | ${cell.p50} | ${cell.p99} | ${cell.errors} | ${cell.peakRssMb} | ${cell.cpuUsPerReq} | ${cell.selfCpuUsPerReq} | ${fmtRatio(direct ? direct.rps / cell.rps : NaN)} | ${fmtRatio(direct ? cell.p50 / direct.p50 : NaN)} | ${fmtRatio(floor ? floor.rps / cell.rps : NaN)} | ${fmtRatio(floor ? cell.p50 / floor.p50 : NaN)} |`,
+        `| ${cell.target} | ${cell.rps} | ${cell.p50} | ${cell.p99} | ${cell.errors} | ${cell.peakRssMb} | ${cell.cpuUsPerReq} | ${cell.selfCpuUsPerReq} | ${fmtRatio(direct ? direct.rps / cell.rps : NaN)} | ${fmtRatio(direct ? cell.p50 / direct.p50 : NaN)} | ${fmtRatio(floor ? floor.rps / cell.rps : NaN)} | ${fmtRatio(floor ? cell.p50 / floor.p50 : NaN)} | ${fmtRatio(stdioFloor ? stdioFloor.rps / cell.rps : NaN)} | ${fmtRatio(stdioFloor ? cell.p50 / stdioFloor.p50 : NaN)} |`,
       );
     }
     out.push('');
@@ -444,7 +451,7 @@ function report(cells: Cell[], extra: Record<string, unknown>): string {
     for (const n of notes) out.push(`- ${n}`);
     out.push('');
   }
-  out.push('Peak RSS is sampled every 100 ms: direct = the backend; passthrough = the proxy; mcpgw-http = mcpgw and its children (none: the backend is shared); mcpgw-stdio and peers = the front process plus its stdio backend. CPU µs/req counts the same processes; front CPU µs/req counts the front process alone (mcpgw without its stdio backend).');
+  out.push('Peak RSS is sampled every 100 ms: direct = the backend; passthrough = the proxy; stdio-floor = the relay plus its stdio backend; mcpgw-http = mcpgw and its children (none: the backend is shared); mcpgw-stdio and peers = the front process plus its stdio backend. CPU µs/req counts the same processes; front CPU µs/req counts the front process alone (mcpgw without its stdio backend).');
   return out.join('\n');
 }
 
@@ -473,10 +480,20 @@ async function main(): Promise<void> {
       servers.push(gw.server);
       targets.push({ name: 'mcpgw-stdio', server: gw.server, tree: true, url: gw.url, headers: { authorization: `Bearer ${gw.token}` } });
     }
+    if (wanted('mcpgw-stdio-2025')) {
+      const gw = await startGateway('mcpgw-stdio-2025', { echo: { ...stdioEcho(), protocol: 'legacy' } }, { waitBackends: 1 });
+      servers.push(gw.server);
+      targets.push({ name: 'mcpgw-stdio-2025', server: gw.server, tree: true, url: gw.url, headers: { authorization: `Bearer ${gw.token}` } });
+    }
     if (wanted('passthrough')) {
       const pass = await spawnServer('passthrough', [BUN, PASS, backendUrl], LISTENING);
       servers.push(pass);
       targets.push({ name: 'passthrough', server: pass, tree: false, url: pass.match[1], headers: {} });
+    }
+    if (wanted('stdio-floor')) {
+      const relay = await spawnServer('stdio-floor', [BUN, STDIO_RELAY, BUN, ECHO], LISTENING);
+      servers.push(relay);
+      targets.push({ name: 'stdio-floor', server: relay, tree: true, url: relay.match[1], headers: {} });
     }
     for (const t of targets) await openSession(t);
     for (const peer of ['mcp-proxy', 'supergateway', 'mcp-hub']) {
