@@ -14,7 +14,9 @@ const stubDevtools: Bun.BunPlugin = {
 mkdirSync('dist', { recursive: true });
 const result = await Bun.build({
   entrypoints: ['cmd/mcpgw.ts'],
-  compile: { outfile: 'dist/mcpgw' },
+  // The executable never reads a bunfig.toml or .env from the directory it is run in: a bunfig.toml there could
+  // preload code into `sudo mcpgw …`, and a .env could point it at another config (test/e2e/binary-cwd.test.ts).
+  compile: { outfile: 'dist/mcpgw', autoloadBunfig: false, autoloadDotenv: false },
   // Bytecode (and minified source) halves start-up: the cold start budget is 150 ms (issue 7 targets).
   minify: true,
   bytecode: true,
