@@ -1,6 +1,6 @@
 /** `mcpgw --help/--version` and `mcpgw serve` config handling, through the compiled binary. */
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
@@ -107,6 +107,16 @@ describe('mcpgw binary', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  test('serve runs with the allocator purge delay, in the very process that was started, with its arguments (cmd/allocator.ts)', async () => {
+    const environ = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    await using gw = await startGatewayProcess((dir) => baseConfig(dir, {}));
+    expect(environ(gw.pid).get('MIMALLOC_PURGE_DELAY')).toBe('1000');
+    expect(readFileSync(`/proc/${gw.pid}/cmdline`, 'utf8').split('\0').slice(1, 4)).toEqual(['serve', '--config', gw.configPath]);
+    expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    await using own = await startGatewayProcess((dir) => baseConfig(dir, {}), { env: { MIMALLOC_PURGE_DELAY: '50' } });
+    expect(environ(own.pid).get('MIMALLOC_PURGE_DELAY')).toBe('50');
+  });
 
   test('serve logs JSON lines when stdout is not a TTY, one per event, without secrets', async () => {
     await using gw = await startGatewayProcess((d) => baseConfig(d, {}));
