@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
-import { connectV2, readEvents, spawnBackend } from '../helpers/clients.ts';
+import { BACKEND_PATH, connectV2, readEvents, spawnBackend } from '../helpers/clients.ts';
 import { BINARY, ROOT, baseConfig, startGatewayProcess } from '../helpers/gateway-process.ts';
 import { adminRequest } from '../../src/http/admin.ts';
 
@@ -110,8 +110,14 @@ describe('mcpgw binary', () => {
 
   test('serve runs with the allocator purge delay, in the very process that was started, with its arguments (cmd/allocator.ts)', async () => {
     const environ = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    await using gw = await startGatewayProcess((dir) => baseConfig(dir, {}));
+    await using gw = await startGatewayProcess((dir) => baseConfig(dir, { alpha: { command: process.execPath, args: [BACKEND_PATH, '--name', 'alpha'] } }));
     expect(environ(gw.pid).get('MIMALLOC_PURGE_DELAY')).toBe('1000');
+    // A stdio backend starts with the minimal environment: the gateway's own tuning is not passed on.
+    const up = await gw.waitForLog((l) => l.msg === 'backend up');
+    expect(up.backend).toBe('alpha');
+    const child = Number(readFileSync(`/proc/${gw.pid}/task/${gw.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    expect(environ(child).get('PATH')).toBeDefined();
+    expect(environ(child).has('MIMALLOC_PURGE_DELAY')).toBe(false);
     expect(readFileSync(`/proc/${gw.pid}/cmdline`, 'utf8').split('\0').slice(1, 4)).toEqual(['serve', '--config', gw.configPath]);
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
     await using own = await startGatewayProcess((dir) => baseConfig(dir, {}), { env: { MIMALLOC_PURGE_DELAY: '50' } });
