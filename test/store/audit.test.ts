@@ -98,6 +98,29 @@ describe('audit log store (issue 9 item 1)', () => {
     });
   });
 
+  test('a flush of many rows (multi-row INSERTs and single rows) keeps queue order, every field and the grant lookup', () => {
+    using w = setup({ flushMs: 60_000, batchSize: 10_000 });
+    w.db.query("INSERT INTO grants (id, kind, registration, client_id, client_name, subject, scope, resource, created_at) VALUES ('g_1', 'oauth', 'dcr', 'c1', 'Claude', 'owner', 'mcp', 'r', 0)").run();
+    const t = w.clock.now();
+    // 123 rows = two statements of 50 rows and 23 single rows; named and unnamed rows interleave.
+    for (let i = 0; i < 123; i++) {
+      if (i % 41 === 7) w.audit.backend({ backend: `b${i}`, state: 'down', reason: `r${i}` });
+      else w.audit.call(call(t + i, { tool: `t${i}`, durationMs: i, grantId: 'g_1', ...(i % 3 === 0 ? {} : { clientName: `n${i}` }), ...(i % 5 === 0 ? { outcome: 'error', error: `e${i}` } : {}) }));
+    }
+    expect(w.audit.flush()).toBe(123);
+    const rows = queryAudit(w.db, { limit: 1000 });
+    expect(rows).toHaveLength(123);
+    expect(rows.map((r) => r.id)).toEqual([...rows.map((r) => r.id)].sort((a, b) => a - b));
+    rows.forEach((r, i) => {
+      if (i % 41 === 7) expect([r.kind, r.backend, r.error, r.client_name]).toEqual(['backend', `b${i}`, `r${i}`, null]);
+      else {
+        expect([r.kind, r.time, r.tool, r.duration_ms, r.grant_id]).toEqual(['call', new Date(t + i).toISOString(), `t${i}`, i, 'g_1']);
+        expect(r.client_name).toBe(i % 3 === 0 ? 'Claude' : `n${i}`);
+        expect([r.outcome, r.error]).toEqual(i % 5 === 0 ? ['error', `e${i}`] : ['ok', null]);
+      }
+    });
+  });
+
   test('queries filter by client, backend, tool, errors and time; the client name comes from the grant when unknown', () => {
     using w = setup();
     const t = w.clock.now();
