@@ -42,6 +42,13 @@ async function readAnswers(): Promise<void> {
   }
 }
 void readAnswers();
+// A backend that exits fails what waits on it and everything after: the bench sees errors, never a hang.
+let exited = false;
+void child.exited.then((code) => {
+  exited = true;
+  for (const settle of waiting.values()) settle({ error: { code: -32603, message: `backend exited (${code})` } });
+  waiting.clear();
+});
 
 const send = (msg: unknown) => {
   child.stdin.write(`${JSON.stringify(msg)}\n`);
@@ -61,6 +68,7 @@ const server = Bun.serve({
       return new Response(null, { status: 202 });
     }
     const clientId = msg.id;
+    if (exited) return Response.json({ jsonrpc: '2.0', id: clientId, error: { code: -32603, message: 'backend exited' } }, { status: 502 });
     const id = nextId++;
     const answer = await new Promise<{ result?: unknown; error?: unknown }>((resolve) => {
       waiting.set(id, resolve);
