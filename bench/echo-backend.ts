@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { McpServer, WebStandardStreamableHTTPServerTransport, createMcpHandler, isLegacyRequest, type CallToolResult } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import * as z from 'zod';
+import { serveMcp } from './serve-mcp.ts';
 
 const MAX_FLOOD = 1_000_000;
 const MAX_FLOOD_MS = 30_000;
@@ -78,16 +79,7 @@ function serveHttp(extraTools: number): void {
     return response;
   };
   const modern = createMcpHandler(() => build(extraTools), { legacy: 'reject' });
-  const server = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    idleTimeout: 0,
-    async fetch(request) {
-      if (new URL(request.url).pathname !== '/mcp') return new Response('Not found', { status: 404 });
-      return (await isLegacyRequest(request)) ? legacy(request) : modern.fetch(request);
-    },
-  });
-  process.stdout.write(`listening http://127.0.0.1:${server.port}/mcp\n`);
+  serveMcp(async (request) => ((await isLegacyRequest(request)) ? legacy(request) : modern.fetch(request)));
 }
 
 function main(): void {

@@ -6,6 +6,8 @@
  * MCP-Protocol-Version, Accept, Content-Type, Authorization, Last-Event-ID); the answer's status, those headers
  * and its body stream back. Nothing else: no parsing, no auth, no sessions.
  */
+import { serveMcp } from './serve-mcp.ts';
+
 const upstream = process.argv[2];
 if (!upstream) {
   console.error('usage: bun bench/passthrough.ts <upstream-url>');
@@ -24,19 +26,12 @@ const pick = (from: Headers, names: string[]): Headers => {
   return out;
 };
 
-const server = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  idleTimeout: 0,
-  async fetch(request) {
-    if (new URL(request.url).pathname !== '/mcp') return new Response('Not found', { status: 404 });
-    const answer = await fetch(upstream, {
-      method: request.method,
-      headers: pick(request.headers, FORWARD),
-      body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
-      signal: request.signal,
-    });
-    return new Response(answer.body, { status: answer.status, headers: pick(answer.headers, BACK) });
-  },
+serveMcp(async (request) => {
+  const answer = await fetch(upstream, {
+    method: request.method,
+    headers: pick(request.headers, FORWARD),
+    body: request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body,
+    signal: request.signal,
+  });
+  return new Response(answer.body, { status: answer.status, headers: pick(answer.headers, BACK) });
 });
-process.stdout.write(`listening http://127.0.0.1:${server.port}/mcp\n`);

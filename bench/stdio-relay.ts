@@ -9,7 +9,7 @@
  * bookkeeping, and whatever the child sends that is not an answer is dropped. It is what any Bun gateway in
  * front of a stdio backend costs at least, as bench/passthrough.ts is for HTTP backends.
  */
-export {};
+import { serveMcp } from './serve-mcp.ts';
 
 const argv = process.argv.slice(2);
 if (argv.length === 0) {
@@ -55,33 +55,26 @@ const send = (msg: unknown) => {
   child.stdin.flush();
 };
 
-const server = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  idleTimeout: 0,
-  async fetch(request) {
-    if (new URL(request.url).pathname !== '/mcp') return new Response('Not found', { status: 404 });
-    if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
-    const msg = (await request.json()) as { id?: string | number; method?: string };
-    if (msg.id === undefined || msg.method === undefined) {
-      send(msg);
-      return new Response(null, { status: 202 });
-    }
-    const clientId = msg.id;
-    if (exited) return Response.json({ jsonrpc: '2.0', id: clientId, error: { code: -32603, message: 'backend exited' } }, { status: 502 });
-    const id = nextId++;
-    const answer = await new Promise<{ result?: unknown; error?: unknown }>((resolve) => {
-      waiting.set(id, resolve);
-      send({ ...msg, id });
-    });
-    const body = JSON.stringify({ jsonrpc: '2.0', id: clientId, ...(answer.error !== undefined ? { error: answer.error } : { result: answer.result }) });
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (msg.method === 'initialize') headers['mcp-session-id'] = 'stdio-relay';
-    return new Response(body, { headers });
-  },
+serveMcp(async (request) => {
+  if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
+  const msg = (await request.json()) as { id?: string | number; method?: string };
+  if (msg.id === undefined || msg.method === undefined) {
+    send(msg);
+    return new Response(null, { status: 202 });
+  }
+  const clientId = msg.id;
+  if (exited) return Response.json({ jsonrpc: '2.0', id: clientId, error: { code: -32603, message: 'backend exited' } }, { status: 502 });
+  const id = nextId++;
+  const answer = await new Promise<{ result?: unknown; error?: unknown }>((resolve) => {
+    waiting.set(id, resolve);
+    send({ ...msg, id });
+  });
+  const body = JSON.stringify({ jsonrpc: '2.0', id: clientId, ...(answer.error !== undefined ? { error: answer.error } : { result: answer.result }) });
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (msg.method === 'initialize') headers['mcp-session-id'] = 'stdio-relay';
+  return new Response(body, { headers });
 });
 process.on('SIGTERM', () => {
   child.kill();
   process.exit(0);
 });
-process.stdout.write(`listening http://127.0.0.1:${server.port}/mcp\n`);
