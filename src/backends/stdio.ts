@@ -198,15 +198,15 @@ export class StdioWire implements Wire {
       const flushed = stdin.flush();
       // A full pipe: the rest goes out when the child reads; until then it counts against the bound.
       if (typeof flushed !== 'number') {
-        const release = this.released(text.length);
-        this.queued += text.length;
+        const bytes = text.length;
+        this.queued += bytes;
+        const release = () => void (this.queued -= bytes);
         flushed.then(release, release);
       }
     } catch {
       // the pipe is closed: the exit handler fails what is in flight
     }
   };
-  private readonly released = (n: number) => () => void (this.queued -= n);
 
   /** Ends the child and its process group: SIGTERM, then SIGKILL after a grace period. */
   close(): Promise<void> {

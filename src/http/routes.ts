@@ -85,8 +85,7 @@ async function route(r: RouteDeps, req: Request, clientIp: PeerAddress): Promise
     return pathname === '/sse' ? r.endpoint.openSseTransport(req, auth.grant) : r.endpoint.postSseMessage(req, auth.grant);
   }
   if (pathname === '/status' && req.method === 'GET') {
-    const pending = r.auth.authenticate(req, clientIp);
-    const auth = pending instanceof Promise ? await pending : pending;
+    const auth = await r.auth.authenticate(req, clientIp);
     if (!auth.ok) return auth.response;
     return status(r, auth.grant);
   }

@@ -5,6 +5,7 @@
  * connector on one bad name (spec-checklist §3.2), so every exposed name is sanitised, bounded and
  * mapped through a table: routing never parses names.
  */
+import { sha256Hex } from '../store/secrets.ts';
 
 /** Exposed tool and prompt names always match this. */
 export const EXPOSED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -45,7 +46,7 @@ export function sanitizeName(s: string): string {
 
 /** A short, stable hash (hex) of the parts; stable across restarts and machines. */
 export function shortHash(...parts: string[]): string {
-  return new Bun.CryptoHasher('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 6);
+  return sha256Hex(parts.join('\u0000')).slice(0, 6);
 }
 
 /** Shortens a name to `max` characters deterministically: a cut plus a hash of the full identity. */

@@ -4,6 +4,7 @@
  * The rug-pull defence of issue 9 item 10.
  */
 import type { Database } from 'bun:sqlite';
+import { sha256Hex } from './secrets.ts';
 
 type Json = Record<string, unknown>;
 
@@ -41,8 +42,6 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-const sha256 = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest('hex');
-
 /** The pinned part of a tool as a backend lists it: name, description, input schema. */
 export function toolDefinition(tool: Json): ToolDefinition {
   return { name: String(tool.name ?? ''), description: typeof tool.description === 'string' ? tool.description : null, inputSchema: tool.inputSchema ?? null };
@@ -50,7 +49,7 @@ export function toolDefinition(tool: Json): ToolDefinition {
 
 /** Hashes a definition: the whole, and description and schema apart (to say what changed). */
 export function fingerprint(d: ToolDefinition): Fingerprint {
-  return { hash: sha256(canonicalJson(d)), descriptionHash: sha256(canonicalJson(d.description)), schemaHash: sha256(canonicalJson(d.inputSchema)) };
+  return { hash: sha256Hex(canonicalJson(d)), descriptionHash: sha256Hex(canonicalJson(d.description)), schemaHash: sha256Hex(canonicalJson(d.inputSchema)) };
 }
 
 /** Which parts differ between two fingerprints. */
