@@ -108,20 +108,23 @@ describe('mcpgw binary', () => {
     }
   }, 30_000);
 
-  test('serve runs with the allocator purge delay, in the very process that was started, with its arguments (cmd/allocator.ts)', async () => {
+  test('serve runs with its runtime tuning, in the very process that was started, with its arguments (cmd/tuning.ts)', async () => {
     const environ = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     await using gw = await startGatewayProcess((dir) => baseConfig(dir, { alpha: { command: process.execPath, args: [BACKEND_PATH, '--name', 'alpha'] } }));
     expect(environ(gw.pid).get('MIMALLOC_PURGE_DELAY')).toBe('1000');
+    expect(environ(gw.pid).get('BUN_JSC_useFTLJIT')).toBe('0');
     // A stdio backend starts with the minimal environment: the gateway's own tuning is not passed on.
     const up = await gw.waitForLog((l) => l.msg === 'backend up');
     expect(up.backend).toBe('alpha');
     const child = Number(readFileSync(`/proc/${gw.pid}/task/${gw.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
     expect(environ(child).get('PATH')).toBeDefined();
     expect(environ(child).has('MIMALLOC_PURGE_DELAY')).toBe(false);
+    expect(environ(child).has('BUN_JSC_useFTLJIT')).toBe(false);
     expect(readFileSync(`/proc/${gw.pid}/cmdline`, 'utf8').split('\0').slice(1, 4)).toEqual(['serve', '--config', gw.configPath]);
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
-    await using own = await startGatewayProcess((dir) => baseConfig(dir, {}), { env: { MIMALLOC_PURGE_DELAY: '50' } });
+    await using own = await startGatewayProcess((dir) => baseConfig(dir, {}), { env: { MIMALLOC_PURGE_DELAY: '50', BUN_JSC_useFTLJIT: '1' } });
     expect(environ(own.pid).get('MIMALLOC_PURGE_DELAY')).toBe('50');
+    expect(environ(own.pid).get('BUN_JSC_useFTLJIT')).toBe('1');
   });
 
   test('serve logs JSON lines when stdout is not a TTY, one per event, without secrets', async () => {

@@ -77,7 +77,7 @@ describe('module structure', () => {
       const line = proc.stderr.toString().split('\n').find((l) => l.startsWith('LOADED '));
       const loaded = (JSON.parse(line!.slice('LOADED '.length)) as string[]).filter((k) => k !== preload);
       const ours = loaded.filter((k) => !k.includes('/node_modules/')).map((k) => relative(ROOT, k));
-      expect(ours.filter((f) => f.startsWith('cmd/')).sort()).toEqual(['cmd/allocator.ts', 'cmd/cli-root.ts', 'cmd/config.ts', 'cmd/io.ts', 'cmd/mcpgw.ts', 'cmd/serve.ts']);
+      expect(ours.filter((f) => f.startsWith('cmd/')).sort()).toEqual(['cmd/cli-root.ts', 'cmd/config.ts', 'cmd/io.ts', 'cmd/mcpgw.ts', 'cmd/serve.ts', 'cmd/tuning.ts']);
       expect(ours.filter((f) => f.startsWith('src/tui/') || f === 'src/config/edit.ts' || f === 'src/config/import.ts')).toEqual([]);
       // zod cost ~50 ms of CPU and ~4 MB at start-up; the config validator is hand-written (src/config/schema.ts).
       expect(loaded.filter((k) => /node_modules\/(ink|react|@modelcontextprotocol|zod)\//.test(k))).toEqual([]);
