@@ -53,7 +53,7 @@ export interface BackendOptions extends TransportSpec {
   maxMessageBytes?: number;
   /** Health ping interval of HTTP/SSE backends in ms; 0 turns pings off; default 30 s. */
   healthInterval?: number;
-  /** `auto` probes 2026-07-28 (`server/discover`) before `initialize`; default `legacy` (issue 10 item 1). */
+  /** `auto` probes 2026-07-28 (`server/discover`) before `initialize`, `legacy` only initializes; the config default is `auto` (issue 10 item 1). */
   protocol?: BackendProtocol;
 }
 
