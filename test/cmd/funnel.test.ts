@@ -398,6 +398,19 @@ describe('mcpgw funnel (in-process, stand-in tailscale on PATH)', () => {
     });
   }
 
+  test('a tailscale on PATH that cannot be started is reported as such, not as "not installed"', async () => {
+    using w = world();
+    // An empty executable file: found on PATH, refused by the kernel (ENOEXEC).
+    writeFileSync(join(w.dir, 'bin', 'tailscale'), '');
+    const r = await inProcess(w, ['on', '--yes']);
+    expect(r.code).toBe(1);
+    const [first, second] = r.stderr.split('\n');
+    expect(first).toStartWith('error: tailscale status --json failed: ');
+    expect(first).toContain('ENOEXEC');
+    expect(first).not.toContain('not installed');
+    expect(second).toBe("hint: run 'tailscale status --json' yourself to see all of its output");
+  });
+
   test('a config that does not validate -> exit 2 before tailscale runs', async () => {
     using w = world({ config: 'listen: nope\n' });
     const r = await inProcess(w, ['status']);
